@@ -1,0 +1,15 @@
+using Registry.Api;
+using Registry.Api.Distribution;
+using Registry.Storage;
+
+// The content root is the application's own directory, so its appsettings.json applies wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddRegistry();
+
+var app = builder.Build();
+await app.Services.MigrateRegistryDatabaseAsync();
+app.MapDistributionApi();
+await app.RunAsync();
+
+/// <summary>Entry point; public so tests can host the application in process.</summary>
+public partial class Program;

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using Registry.Core;
+
+namespace Registry.Storage.Blobs;
+
+/// <summary>
+/// Blobs on a local filesystem.
+/// <code>
+/// {root}/blobs/{algorithm}/{first two hex chars}/{encoded}   committed blobs, named by digest
+/// {root}/uploads/{upload id}                                  staged upload bytes
+/// </code>
+/// Both trees are on one filesystem so that commit is a rename: a blob path either does not
+/// exist or holds the complete, verified content. Upload ids and digests are validated before they
+/// become path segments, so no request can name a path outside these trees.
+/// </summary>
+public sealed class FileSystemBlobStore : IBlobStore
+{
+    private const int CopyBufferSize = 1024 * 1024;
+
+    private readonly string _blobRoot;
+    private readonly string _uploadRoot;
+
+    public FileSystemBlobStore(string rootDirectory)
+    {
+        var root = Path.GetFullPath(rootDirectory);
+        _blobRoot = Path.Combine(root, "blobs");
+        _uploadRoot = Path.Combine(root, "uploads");
+        Directory.CreateDirectory(_blobRoot);
+        Directory.CreateDirectory(_uploadRoot);
+    }
+
+    public Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        return Task.FromResult(info.Exists ? new BlobStat(info.Length) : null);
+    }
+
+    public Task<BlobContent?> OpenAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        BlobContent? content = info.Exists ? new BlobContent.LocalFile(info.FullName, info.Length) : null;
+        return Task.FromResult(content);
+    }
+
+    public Task DeleteAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        File.Delete(BlobPath(digest));
+        return Task.CompletedTask;
+    }
+
+    public Task CreateStagingAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        using (new FileStream(StagingPath(uploadId), FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<long?> GetStagedLengthAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(StagingPath(uploadId));
+        return Task.FromResult(info.Exists ? info.Length : (long?)null);
+    }
+
+    public Task<Stream> OpenAppendAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        // FileShare.None: a second writer to the same upload (another request or process) fails
+        // instead of interleaving bytes.
+        var stream = new FileStream(StagingPath(uploadId), new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 0,
+        });
+        stream.Seek(0, SeekOrigin.End);
+        return Task.FromResult<Stream>(stream);
+    }
+
+    public Task<Stream> OpenStagedReadAsync(string uploadId, CancellationToken cancellationToken) =>
+        Task.FromResult<Stream>(new FileStream(StagingPath(uploadId), new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            Share = FileShare.ReadWrite,
+            BufferSize = CopyBufferSize,
+            Options = FileOptions.SequentialScan,
+        }));
+
+    public Task TruncateStagedAsync(string uploadId, long length, CancellationToken cancellationToken)
+    {
+        using var stream = new FileStream(StagingPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.None);
+        stream.SetLength(length);
+        return Task.CompletedTask;
+    }
+
+    public Task CommitAsync(string uploadId, Digest digest, CancellationToken cancellationToken)
+    {
+        var staged = StagingPath(uploadId);
+        var target = BlobPath(digest);
+        if (File.Exists(target))
+        {
+            // Content-addressed: the existing file already holds these bytes.
+            File.Delete(staged);
+            return Task.CompletedTask;
+        }
+
+        using (var stream = new FileStream(staged, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            stream.Flush(flushToDisk: true);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(staged, target, overwrite: true);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteStagingAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        File.Delete(StagingPath(uploadId));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<string> ListStagingAsync(DateTime olderThan, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var file in new DirectoryInfo(_uploadRoot).EnumerateFiles())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (file.LastWriteTimeUtc < olderThan && UploadId.IsValid(file.Name))
+            {
+                yield return file.Name;
+            }
+        }
+
+        await Task.CompletedTask;
+    }
+
+    private string BlobPath(Digest digest) =>
+        digest.IsSupported
+            ? Path.Combine(_blobRoot, digest.Algorithm, digest.Encoded[..2], digest.Encoded)
+            : throw new ArgumentException("only registered digest algorithms name blobs", nameof(digest));
+
+    private string StagingPath(string uploadId) =>
+        UploadId.IsValid(uploadId)
+            ? Path.Combine(_uploadRoot, uploadId)
+            : throw new ArgumentException("not an upload id", nameof(uploadId));
+}

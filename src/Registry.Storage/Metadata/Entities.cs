@@ -1,0 +1,112 @@
+namespace Registry.Storage.Metadata;
+
+// Rows of the metadata store. Column and table names are snake_case and set explicitly in
+// RegistryDbContext so that the few hand-written upserts read the same on SQLite and PostgreSQL.
+
+public sealed class RepositoryEntity
+{
+    public long Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class BlobEntity
+{
+    public required string Digest { get; set; }
+
+    public long Size { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>Makes a blob visible in one repository. Without this row the blob does not exist there.</summary>
+public sealed class RepositoryBlobEntity
+{
+    public long RepositoryId { get; set; }
+
+    public required string BlobDigest { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class ManifestEntity
+{
+    public long Id { get; set; }
+
+    public long RepositoryId { get; set; }
+
+    public required string Digest { get; set; }
+
+    public required string MediaType { get; set; }
+
+    /// <summary>Effective artifact type for the referrers API (artifactType, else the config's media type).</summary>
+    public string? ArtifactType { get; set; }
+
+    /// <summary>The exact bytes the client pushed; the digest is computed over them.</summary>
+    public required byte[] Payload { get; set; }
+
+    public string? ConfigDigest { get; set; }
+
+    public string? ConfigMediaType { get; set; }
+
+    /// <summary>Sum of config and layer sizes (for an index, of the child manifests' payloads).</summary>
+    public long TotalSize { get; set; }
+
+    public string? SubjectDigest { get; set; }
+
+    /// <summary>The manifest's annotations as a JSON object, kept for the referrers API.</summary>
+    public string? AnnotationsJson { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>A layer of an image manifest, in order (the config is on the manifest row).</summary>
+public sealed class ManifestLayerEntity
+{
+    public long ManifestId { get; set; }
+
+    public int Position { get; set; }
+
+    public required string Digest { get; set; }
+
+    public required string MediaType { get; set; }
+
+    public long Size { get; set; }
+}
+
+/// <summary>An index's reference to a child manifest of the same repository.</summary>
+public sealed class ManifestReferenceEntity
+{
+    public long ParentId { get; set; }
+
+    public long ChildId { get; set; }
+
+    public string? Platform { get; set; }
+}
+
+public sealed class TagEntity
+{
+    public long Id { get; set; }
+
+    public long RepositoryId { get; set; }
+
+    public required string Name { get; set; }
+
+    public long ManifestId { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>An upload session. Its staged bytes live in the blob store; the staged length is the offset.</summary>
+public sealed class UploadEntity
+{
+    public required string Id { get; set; }
+
+    public required string RepositoryName { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+}

@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Registry.Storage.Metadata;
+
+/// <summary>
+/// The metadata store. Each database provider has a subclass that owns its migrations
+/// (<see cref="SqliteRegistryDbContext"/>, <see cref="PostgresRegistryDbContext"/>).
+/// </summary>
+public abstract class RegistryDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
+
+    public DbSet<BlobEntity> Blobs => Set<BlobEntity>();
+
+    public DbSet<RepositoryBlobEntity> RepositoryBlobs => Set<RepositoryBlobEntity>();
+
+    public DbSet<ManifestEntity> Manifests => Set<ManifestEntity>();
+
+    public DbSet<ManifestLayerEntity> ManifestLayers => Set<ManifestLayerEntity>();
+
+    public DbSet<ManifestReferenceEntity> ManifestReferences => Set<ManifestReferenceEntity>();
+
+    public DbSet<TagEntity> Tags => Set<TagEntity>();
+
+    public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
+
+    /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
+    protected virtual string? OrdinalCollation => null;
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<RepositoryEntity>(e =>
+        {
+            e.ToTable("repositories");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.Name).HasColumnName("name").HasMaxLength(255).UseCollation(OrdinalCollation);
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.HasIndex(x => x.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<BlobEntity>(e =>
+        {
+            e.ToTable("blobs");
+            e.HasKey(x => x.Digest);
+            e.Property(x => x.Digest).HasColumnName("digest").HasMaxLength(150);
+            e.Property(x => x.Size).HasColumnName("size");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+        });
+
+        modelBuilder.Entity<RepositoryBlobEntity>(e =>
+        {
+            e.ToTable("repository_blobs");
+            e.HasKey(x => new { x.RepositoryId, x.BlobDigest });
+            e.Property(x => x.RepositoryId).HasColumnName("repository_id");
+            e.Property(x => x.BlobDigest).HasColumnName("blob_digest").HasMaxLength(150);
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<BlobEntity>().WithMany().HasForeignKey(x => x.BlobDigest).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(x => x.BlobDigest);
+        });
+
+        modelBuilder.Entity<ManifestEntity>(e =>
+        {
+            e.ToTable("manifests");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.RepositoryId).HasColumnName("repository_id");
+            e.Property(x => x.Digest).HasColumnName("digest").HasMaxLength(150);
+            e.Property(x => x.MediaType).HasColumnName("media_type").HasMaxLength(255);
+            e.Property(x => x.ArtifactType).HasColumnName("artifact_type").HasMaxLength(255);
+            e.Property(x => x.Payload).HasColumnName("payload");
+            e.Property(x => x.ConfigDigest).HasColumnName("config_digest").HasMaxLength(150);
+            e.Property(x => x.ConfigMediaType).HasColumnName("config_media_type").HasMaxLength(255);
+            e.Property(x => x.TotalSize).HasColumnName("total_size");
+            e.Property(x => x.SubjectDigest).HasColumnName("subject_digest").HasMaxLength(150);
+            e.Property(x => x.AnnotationsJson).HasColumnName("annotations_json");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.RepositoryId, x.Digest }).IsUnique();
+            e.HasIndex(x => new { x.RepositoryId, x.SubjectDigest });
+        });
+
+        modelBuilder.Entity<ManifestLayerEntity>(e =>
+        {
+            e.ToTable("manifest_layers");
+            e.HasKey(x => new { x.ManifestId, x.Position });
+            e.Property(x => x.ManifestId).HasColumnName("manifest_id");
+            e.Property(x => x.Position).HasColumnName("position");
+            e.Property(x => x.Digest).HasColumnName("digest").HasMaxLength(150);
+            e.Property(x => x.MediaType).HasColumnName("media_type").HasMaxLength(255);
+            e.Property(x => x.Size).HasColumnName("size");
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.Digest);
+        });
+
+        modelBuilder.Entity<ManifestReferenceEntity>(e =>
+        {
+            e.ToTable("manifest_references");
+            e.HasKey(x => new { x.ParentId, x.ChildId });
+            e.Property(x => x.ParentId).HasColumnName("parent_id");
+            e.Property(x => x.ChildId).HasColumnName("child_id");
+            e.Property(x => x.Platform).HasColumnName("platform").HasMaxLength(255);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ParentId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ChildId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.ChildId);
+        });
+
+        modelBuilder.Entity<TagEntity>(e =>
+        {
+            e.ToTable("tags");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.RepositoryId).HasColumnName("repository_id");
+            e.Property(x => x.Name).HasColumnName("name").HasMaxLength(128).UseCollation(OrdinalCollation);
+            e.Property(x => x.ManifestId).HasColumnName("manifest_id");
+            e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => new { x.RepositoryId, x.Name }).IsUnique();
+            e.HasIndex(x => x.ManifestId);
+        });
+
+        modelBuilder.Entity<UploadEntity>(e =>
+        {
+            e.ToTable("uploads");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").HasMaxLength(64);
+            e.Property(x => x.RepositoryName).HasColumnName("repository_name").HasMaxLength(255);
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            e.HasIndex(x => x.UpdatedAt);
+        });
+    }
+}
+
+public sealed class SqliteRegistryDbContext(DbContextOptions<SqliteRegistryDbContext> options) : RegistryDbContext(options);
+
+public sealed class PostgresRegistryDbContext(DbContextOptions<PostgresRegistryDbContext> options) : RegistryDbContext(options)
+{
+    // The database's default collation may be locale-aware; the API promises lexical (byte) order.
+    protected override string? OrdinalCollation => "C";
+}

@@ -1,0 +1,280 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Registry.Core;
+using Registry.Storage.Blobs;
+using Registry.Storage.Metadata;
+
+namespace Registry.Storage.Services;
+
+/// <summary>Where an upload stands: its id and how many bytes are staged.</summary>
+public sealed record UploadStatus(string Id, string Repository, long Offset);
+
+/// <summary>A chunk's declared position (Content-Range <c>start-end</c>, inclusive).</summary>
+public sealed record ChunkRange(long Start, long End)
+{
+    public long Length => End - Start + 1;
+}
+
+/// <summary>
+/// Blob uploads: sessions, chunks and the final commit. Bytes are hashed while they stream to the
+/// staged object; commit is verify digest → make durable and move under the digest → link to the
+/// repository → forget the session.
+/// </summary>
+public sealed partial class UploadService(
+    RegistryDbContext db,
+    IBlobIngester ingester,
+    UploadHashStates hashStates,
+    TimeProvider time,
+    ILogger<UploadService> logger)
+{
+    private const int BufferSize = 1024 * 1024;
+
+    public async Task<UploadStatus> StartAsync(string repository, CancellationToken ct)
+    {
+        var id = UploadId.New();
+        var now = time.GetUtcNow().UtcDateTime;
+        await ingester.CreateStagingAsync(id, ct);
+        db.Uploads.Add(new UploadEntity { Id = id, RepositoryName = repository, CreatedAt = now, UpdatedAt = now });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch
+        {
+            await ingester.DeleteStagingAsync(id, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+
+        return new UploadStatus(id, repository, 0);
+    }
+
+    public async Task<UploadStatus> GetStatusAsync(string repository, string id, CancellationToken ct)
+    {
+        await FindAsync(repository, id, ct);
+        return new UploadStatus(id, repository, await StagedLengthAsync(id, ct));
+    }
+
+    /// <summary>Appends one chunk. A chunk that fails part-way is undone, so the offset stays where it was.</summary>
+    public async Task<UploadStatus> AppendAsync(string repository, string id, Stream body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    {
+        await FindAsync(repository, id, ct);
+        using var lease = await hashStates.AcquireAsync(id, ct);
+        var offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+        await db.Uploads.Where(u => u.Id == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, time.GetUtcNow().UtcDateTime), ct);
+        return new UploadStatus(id, repository, offset);
+    }
+
+    /// <summary>Appends the final chunk, if any, verifies the digest and commits the blob.</summary>
+    public async Task<long> CompleteAsync(string repository, string id, Digest digest, Stream? body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    {
+        await FindAsync(repository, id, ct);
+        using var lease = await hashStates.AcquireAsync(id, ct);
+        var size = body is null ? await StagedLengthAsync(id, ct) : await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+
+        var actual = await FinishHashAsync(id, lease, digest.Algorithm, size, ct);
+        if (actual != digest)
+        {
+            await DiscardAsync(id, ct);
+            throw new RegistryException(ErrorCode.DigestInvalid, $"content is {actual}, not {digest}");
+        }
+
+        await ingester.CommitAsync(id, digest, ct);
+        await LinkAsync(repository, digest, size, ct);
+        await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(CancellationToken.None);
+        hashStates.Forget(id);
+        LogCommitted(logger, repository, digest.ToString(), size);
+        return size;
+    }
+
+    /// <summary>A whole blob in one request (POST ?digest=): a session that starts and completes at once.</summary>
+    public async Task<long> UploadWholeAsync(string repository, Digest digest, Stream body, long? contentLength, CancellationToken ct)
+    {
+        var status = await StartAsync(repository, ct);
+        try
+        {
+            return await CompleteAsync(repository, status.Id, digest, body, null, contentLength, ct);
+        }
+        catch
+        {
+            await DiscardAsync(status.Id, CancellationToken.None);
+            throw;
+        }
+    }
+
+    public async Task CancelAsync(string repository, string id, CancellationToken ct)
+    {
+        await FindAsync(repository, id, ct);
+        using var lease = await hashStates.AcquireAsync(id, ct);
+        await DiscardAsync(id, ct);
+    }
+
+    /// <summary>Removes an upload session and its staged bytes.</summary>
+    public async Task DiscardAsync(string id, CancellationToken ct)
+    {
+        hashStates.Forget(id);
+        await ingester.DeleteStagingAsync(id, CancellationToken.None);
+        await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>Links a committed blob to a repository, creating the repository on first use.</summary>
+    internal async Task LinkAsync(string repository, Digest digest, long size, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var repositoryId = await MetadataSql.EnsureRepositoryAsync(db, repository, now, ct);
+        await MetadataSql.LinkBlobAsync(db, repositoryId, digest.ToString(), size, now, ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    private async Task FindAsync(string repository, string id, CancellationToken ct)
+    {
+        if (!UploadId.IsValid(id))
+        {
+            throw new RegistryException(ErrorCode.BlobUploadUnknown, "no such upload");
+        }
+
+        var found = await db.Uploads.AsNoTracking().AnyAsync(u => u.Id == id && u.RepositoryName == repository, ct);
+        if (!found)
+        {
+            throw new RegistryException(ErrorCode.BlobUploadUnknown, "no such upload in this repository");
+        }
+    }
+
+    private async Task<long> StagedLengthAsync(string id, CancellationToken ct) =>
+        await ingester.GetStagedLengthAsync(id, ct)
+        ?? throw new RegistryException(ErrorCode.BlobUploadUnknown, "the upload's staged data is gone");
+
+    private async Task<long> AppendLockedAsync(string id, UploadHashStates.Lease lease, Stream body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    {
+        var offset = await StagedLengthAsync(id, ct);
+        if (range is not null)
+        {
+            if (range.Start != offset || range.End < range.Start)
+            {
+                throw new UploadRangeException(offset, $"chunk must start at {offset}");
+            }
+
+            if (contentLength is not null && contentLength != range.Length)
+            {
+                throw new UploadRangeException(offset, $"Content-Range covers {range.Length} bytes but Content-Length is {contentLength}");
+            }
+        }
+
+        var expected = range?.Length ?? contentLength;
+        var hash = lease.TryTake(offset) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
+        var written = 0L;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using (var target = await ingester.OpenAppendAsync(id, ct))
+            {
+                int read;
+                while ((read = await body.ReadAsync(buffer, ct)) > 0)
+                {
+                    written += read;
+                    if (written > expected)
+                    {
+                        throw new RegistryException(ErrorCode.SizeInvalid, $"body is longer than the declared {expected} bytes");
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await target.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+            }
+
+            if (expected is not null && written != expected)
+            {
+                throw new RegistryException(ErrorCode.SizeInvalid, $"body has {written} bytes, {expected} were declared");
+            }
+        }
+        catch
+        {
+            // Undo the partial chunk so the offset the client sees is the one before this request.
+            hash.Dispose();
+            await ingester.TruncateStagedAsync(id, offset, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        lease.Keep(hash, offset + written);
+        return offset + written;
+    }
+
+    private async Task<Digest> FinishHashAsync(string id, UploadHashStates.Lease lease, string algorithm, long size, CancellationToken ct)
+    {
+        if (algorithm == Digest.Sha256 && lease.TryTake(size) is { } state)
+        {
+            using (state)
+            {
+                return Digest.FromHash(Digest.Sha256, state.GetHashAndReset());
+            }
+        }
+
+        using var hash = await RehashAsync(id, Digest.HashAlgorithmFor(algorithm), ct);
+        return Digest.FromHash(algorithm, hash.GetHashAndReset());
+    }
+
+    /// <summary>Hashes the staged bytes from the start: the slow path when no state is at hand.</summary>
+    private async Task<IncrementalHash> RehashAsync(string id, HashAlgorithmName algorithm, CancellationToken ct)
+    {
+        var hash = IncrementalHash.CreateHash(algorithm);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var staged = await ingester.OpenStagedReadAsync(id, ct);
+            int read;
+            while ((read = await staged.ReadAsync(buffer, ct)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+
+            return hash;
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} ({Size} bytes) committed to {Repository}")]
+    private static partial void LogCommitted(ILogger logger, string repository, string digest, long size);
+}
+
+/// <summary>A chunk that does not continue the upload where it stands (answered with 416 and the current Range).</summary>
+public sealed class UploadRangeException : Exception
+{
+    public UploadRangeException(long offset, string message)
+        : base(message) => Offset = offset;
+
+    public UploadRangeException()
+    {
+    }
+
+    public UploadRangeException(string message)
+        : base(message)
+    {
+    }
+
+    public UploadRangeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>How many bytes the upload holds.</summary>
+    public long Offset { get; }
+}

@@ -1,0 +1,72 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Storage.Blobs;
+using Registry.Storage.Metadata;
+using Registry.Storage.Services;
+
+namespace Registry.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// The registry's content store: metadata (SQLite under <paramref name="dataDirectory"/> unless
+    /// <c>Registry:Database</c> says otherwise), blobs on the filesystem, and the services over them.
+    /// </summary>
+    public static IServiceCollection AddRegistryStorage(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        services.AddOptions<RegistryStorageOptions>().BindConfiguration(RegistryStorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+
+        switch (database.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                var sqlite = database.ConnectionString
+                    ?? new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "registry.db") }.ToString();
+                services.AddDbContextPool<RegistryDbContext, SqliteRegistryDbContext>(o => o.UseSqlite(sqlite));
+                break;
+            case DatabaseProvider.Postgres:
+                var postgres = database.ConnectionString
+                    ?? throw new InvalidOperationException("Registry:Database:ConnectionString is required for PostgreSQL");
+                services.AddDbContextPool<RegistryDbContext, PostgresRegistryDbContext>(o => o.UseNpgsql(postgres));
+                break;
+            default:
+                throw new InvalidOperationException($"unknown database provider '{database.Provider}'");
+        }
+
+        services.AddFileSystemBlobStore(dataDirectory);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<UploadHashStates>();
+        services.AddScoped<UploadService>();
+        services.AddScoped<BlobService>();
+        services.AddScoped<ManifestService>();
+        services.AddHostedService<UploadPurger>();
+        return services;
+    }
+
+    public static IServiceCollection AddFileSystemBlobStore(this IServiceCollection services, string rootDirectory)
+    {
+        var store = new FileSystemBlobStore(rootDirectory);
+        services.AddSingleton<IBlobStore>(store);
+        services.AddSingleton<IBlobReader>(store);
+        services.AddSingleton<IBlobIngester>(store);
+        services.AddSingleton<IBlobDeleter>(store);
+        return services;
+    }
+
+    /// <summary>Brings the metadata schema up to date (several replicas may race here; EF takes a lock).</summary>
+    public static async Task MigrateRegistryDatabaseAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers proceed while a push writes; it is a property of the database file.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        }
+
+        await db.Database.MigrateAsync(ct);
+    }
+}
