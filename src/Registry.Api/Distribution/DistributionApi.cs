@@ -18,6 +18,12 @@ public static partial class DistributionApi
     {
         endpoints.Map("/v2", context =>
         {
+            // Routing ignores a trailing slash, so "/v2/" itself lands here too: that is the probe.
+            if (context.Request.Path.Value?.EndsWith('/') == true)
+            {
+                return DispatchAsync(context);
+            }
+
             // "/v2" without the slash: clients expect the probe to answer at "/v2/".
             context.Response.Redirect("/v2/", permanent: true);
             return Task.CompletedTask;

@@ -8,17 +8,16 @@ namespace Registry.Storage.Services;
 /// <summary>Blobs as a repository sees them: only those linked to it exist.</summary>
 public sealed class BlobService(RegistryDbContext db, IBlobReader reader, UploadService uploads)
 {
-    private static readonly Func<RegistryDbContext, string, string, CancellationToken, Task<long?>> LinkedSizeQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest, CancellationToken ct) =>
-            (from r in db.Repositories
-             join rb in db.RepositoryBlobs on r.Id equals rb.RepositoryId
-             join b in db.Blobs on rb.BlobDigest equals b.Digest
-             where r.Name == repository && rb.BlobDigest == digest
-             select (long?)b.Size).FirstOrDefault());
-
     /// <summary>The blob's size if the repository has it, else null.</summary>
-    public Task<long?> StatAsync(string repository, Digest digest, CancellationToken ct) =>
-        LinkedSizeQuery(db, repository, digest.ToString(), ct);
+    public Task<long?> StatAsync(string repository, Digest digest, CancellationToken ct)
+    {
+        var text = digest.ToString();
+        return (from r in db.Repositories
+                join rb in db.RepositoryBlobs on r.Id equals rb.RepositoryId
+                join b in db.Blobs on rb.BlobDigest equals b.Digest
+                where r.Name == repository && rb.BlobDigest == text
+                select (long?)b.Size).FirstOrDefaultAsync(ct);
+    }
 
     public async Task<BlobContent?> OpenAsync(string repository, Digest digest, CancellationToken ct)
     {

@@ -18,26 +18,24 @@ public sealed record Referrer(string MediaType, string Digest, long Size, string
 /// <summary>Manifests, tags and the repository listings built on them.</summary>
 public sealed partial class ManifestService(RegistryDbContext db, TimeProvider time, ILogger<ManifestService> logger)
 {
-    // Manifest GET by tag is the hottest read: one indexed query, compiled once.
-    private static readonly Func<RegistryDbContext, string, string, CancellationToken, Task<StoredManifest?>> ByTagQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string tag, CancellationToken ct) =>
-            (from r in db.Repositories
-             join t in db.Tags on r.Id equals t.RepositoryId
-             join m in db.Manifests on t.ManifestId equals m.Id
-             where r.Name == repository && t.Name == tag
-             select new StoredManifest(m.Digest, m.MediaType, m.Payload)).FirstOrDefault());
+    /// <summary>The manifest a tag points at, or the one with the digest; one indexed query either way.</summary>
+    public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct)
+    {
+        if (reference.Tag is { } tag)
+        {
+            return (from r in db.Repositories
+                    join t in db.Tags on r.Id equals t.RepositoryId
+                    join m in db.Manifests on t.ManifestId equals m.Id
+                    where r.Name == repository && t.Name == tag
+                    select new StoredManifest(m.Digest, m.MediaType, m.Payload)).FirstOrDefaultAsync(ct);
+        }
 
-    private static readonly Func<RegistryDbContext, string, string, CancellationToken, Task<StoredManifest?>> ByDigestQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest, CancellationToken ct) =>
-            (from r in db.Repositories
-             join m in db.Manifests on r.Id equals m.RepositoryId
-             where r.Name == repository && m.Digest == digest
-             select new StoredManifest(m.Digest, m.MediaType, m.Payload)).FirstOrDefault());
-
-    public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct) =>
-        reference.Tag is { } tag
-            ? ByTagQuery(db, repository, tag, ct)
-            : ByDigestQuery(db, repository, reference.Digest!.ToString(), ct);
+        var digest = reference.Digest!.ToString();
+        return (from r in db.Repositories
+                join m in db.Manifests on r.Id equals m.RepositoryId
+                where r.Name == repository && m.Digest == digest
+                select new StoredManifest(m.Digest, m.MediaType, m.Payload)).FirstOrDefaultAsync(ct);
+    }
 
     /// <summary>
     /// Validates and stores a manifest, then points the tag at it when the reference is a tag.
