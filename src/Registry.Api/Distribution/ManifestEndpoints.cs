@@ -11,7 +11,13 @@ internal static class ManifestEndpoints
 {
     public static async Task GetAsync(HttpContext context, DistributionRoute.Manifest route)
     {
-        var reference = ParseReference(route.Reference);
+        // Nothing can be stored under a reference that is not a valid tag, so reading one finds
+        // nothing (404), as clients and the conformance suite expect, rather than TAG_INVALID.
+        if (!ManifestReference.TryParse(route.Reference, out var reference, out var error, out var detail))
+        {
+            throw new RegistryException(error == ErrorCode.TagInvalid ? ErrorCode.ManifestUnknown : error, detail);
+        }
+
         var manifests = context.RequestServices.GetRequiredService<ManifestService>();
         var manifest = await manifests.GetAsync(route.Name, reference, context.RequestAborted)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, $"{route.Name}:{route.Reference}");

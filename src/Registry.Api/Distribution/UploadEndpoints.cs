@@ -25,7 +25,7 @@ internal static class UploadEndpoints
         {
             var digest = DistributionApi.ParseDigest(digestValue);
             DistributionApi.AllowUnlimitedBody(context);
-            await uploads.UploadWholeAsync(route.Name, digest, context.Request.Body, context.Request.ContentLength, ct);
+            await uploads.UploadWholeAsync(route.Name, digest, context.Request.BodyReader, context.Request.ContentLength, ct);
             Created(context, route.Name, digest);
             return;
         }
@@ -48,7 +48,7 @@ internal static class UploadEndpoints
         DistributionApi.AllowUnlimitedBody(context);
         var range = ParseContentRange(context.Request.Headers.ContentRange.ToString());
         var uploads = context.RequestServices.GetRequiredService<UploadService>();
-        var status = await uploads.AppendAsync(route.Name, route.Id, context.Request.Body, range, context.Request.ContentLength, context.RequestAborted);
+        var status = await uploads.AppendAsync(route.Name, route.Id, context.Request.BodyReader, range, context.Request.ContentLength, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         SetUploadHeaders(context, route.Name, status.Id, status.Offset);
     }
@@ -58,7 +58,7 @@ internal static class UploadEndpoints
         DistributionApi.AllowUnlimitedBody(context);
         var digest = DistributionApi.ParseDigest(context.Request.Query["digest"].ToString() is { Length: > 0 } d ? d : null);
         var range = ParseContentRange(context.Request.Headers.ContentRange.ToString());
-        var body = HasBody(context) ? context.Request.Body : null;
+        var body = HasBody(context) ? context.Request.BodyReader : null;
         var uploads = context.RequestServices.GetRequiredService<UploadService>();
         await uploads.CompleteAsync(route.Name, route.Id, digest, body, range, context.Request.ContentLength, context.RequestAborted);
         Created(context, route.Name, digest);

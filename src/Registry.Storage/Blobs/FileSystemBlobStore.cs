@@ -75,7 +75,7 @@ public sealed class FileSystemBlobStore : IBlobStore
             BufferSize = 0,
         });
         stream.Seek(0, SeekOrigin.End);
-        return Task.FromResult<Stream>(stream);
+        return Task.FromResult<Stream>(new WritebackStream(stream));
     }
 
     public Task<Stream> OpenStagedReadAsync(string uploadId, CancellationToken cancellationToken) =>

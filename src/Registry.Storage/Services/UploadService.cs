@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,12 @@ public sealed partial class UploadService(
 {
     private const int BufferSize = 1024 * 1024;
 
+    /// <summary>Wait for this much body before hashing and writing, so each round trip does real work.</summary>
+    private const int MinimumRead = 256 * 1024;
+
+    /// <summary>Buffers at least this large are hashed on another thread while they are written.</summary>
+    private const int ParallelHashThreshold = 128 * 1024;
+
     public async Task<UploadStatus> StartAsync(string repository, CancellationToken ct)
     {
         var id = UploadId.New();
@@ -61,7 +68,7 @@ public sealed partial class UploadService(
     }
 
     /// <summary>Appends one chunk. A chunk that fails part-way is undone, so the offset stays where it was.</summary>
-    public async Task<UploadStatus> AppendAsync(string repository, string id, Stream body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    public async Task<UploadStatus> AppendAsync(string repository, string id, PipeReader body, ChunkRange? range, long? contentLength, CancellationToken ct)
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
@@ -72,7 +79,7 @@ public sealed partial class UploadService(
     }
 
     /// <summary>Appends the final chunk, if any, verifies the digest and commits the blob.</summary>
-    public async Task<long> CompleteAsync(string repository, string id, Digest digest, Stream? body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    public async Task<long> CompleteAsync(string repository, string id, Digest digest, PipeReader? body, ChunkRange? range, long? contentLength, CancellationToken ct)
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
@@ -94,7 +101,7 @@ public sealed partial class UploadService(
     }
 
     /// <summary>A whole blob in one request (POST ?digest=): a session that starts and completes at once.</summary>
-    public async Task<long> UploadWholeAsync(string repository, Digest digest, Stream body, long? contentLength, CancellationToken ct)
+    public async Task<long> UploadWholeAsync(string repository, Digest digest, PipeReader body, long? contentLength, CancellationToken ct)
     {
         var status = await StartAsync(repository, ct);
         try
@@ -151,7 +158,7 @@ public sealed partial class UploadService(
         await ingester.GetStagedLengthAsync(id, ct)
         ?? throw new RegistryException(ErrorCode.BlobUploadUnknown, "the upload's staged data is gone");
 
-    private async Task<long> AppendLockedAsync(string id, UploadHashStates.Lease lease, Stream body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    private async Task<long> AppendLockedAsync(string id, UploadHashStates.Lease lease, PipeReader body, ChunkRange? range, long? contentLength, CancellationToken ct)
     {
         var offset = await StagedLengthAsync(id, ct);
         if (range is not null)
@@ -169,26 +176,11 @@ public sealed partial class UploadService(
 
         var expected = range?.Length ?? contentLength;
         var hash = lease.TryTake(offset) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
-        var written = 0L;
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long written;
         try
         {
-            await using (var target = await ingester.OpenAppendAsync(id, ct))
-            {
-                int read;
-                while ((read = await body.ReadAsync(buffer, ct)) > 0)
-                {
-                    written += read;
-                    if (written > expected)
-                    {
-                        throw new RegistryException(ErrorCode.SizeInvalid, $"body is longer than the declared {expected} bytes");
-                    }
-
-                    hash.AppendData(buffer, 0, read);
-                    await target.WriteAsync(buffer.AsMemory(0, read), ct);
-                }
-            }
-
+            await using var target = await ingester.OpenAppendAsync(id, ct);
+            written = await CopyHashingAsync(body, target, hash, expected, ct);
             if (expected is not null && written != expected)
             {
                 throw new RegistryException(ErrorCode.SizeInvalid, $"body has {written} bytes, {expected} were declared");
@@ -201,13 +193,73 @@ public sealed partial class UploadService(
             await ingester.TruncateStagedAsync(id, offset, CancellationToken.None);
             throw;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
 
         lease.Keep(hash, offset + written);
         return offset + written;
+    }
+
+    /// <summary>
+    /// Copies the body to the staged object and into the hash, reading the server's own buffers
+    /// (no copy of ours). A large buffer is hashed on a worker thread while this one writes it, so
+    /// hashing and disk writes overlap; each buffer is released only after both are done with it.
+    /// </summary>
+    private static async Task<long> CopyHashingAsync(PipeReader body, Stream target, IncrementalHash hash, long? expected, CancellationToken ct)
+    {
+        var written = 0L;
+        while (true)
+        {
+            var result = await body.ReadAtLeastAsync(MinimumRead, ct);
+            var buffer = result.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                written += buffer.Length;
+                if (written > expected)
+                {
+                    throw new RegistryException(ErrorCode.SizeInvalid, $"body is longer than the declared {expected} bytes");
+                }
+
+                if (buffer.Length >= ParallelHashThreshold)
+                {
+                    var hashing = Task.Run(() => AppendAll(hash, buffer), CancellationToken.None);
+                    try
+                    {
+                        await WriteAllAsync(target, buffer, ct);
+                    }
+                    finally
+                    {
+                        // Never leave the hash in use by the worker: the caller disposes it on failure.
+                        await hashing;
+                    }
+                }
+                else
+                {
+                    AppendAll(hash, buffer);
+                    await WriteAllAsync(target, buffer, ct);
+                }
+            }
+
+            body.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return written;
+            }
+        }
+    }
+
+    private static async Task WriteAllAsync(Stream target, ReadOnlySequence<byte> buffer, CancellationToken ct)
+    {
+        foreach (var segment in buffer)
+        {
+            await target.WriteAsync(segment, ct);
+        }
+    }
+
+    private static void AppendAll(IncrementalHash hash, ReadOnlySequence<byte> buffer)
+    {
+        foreach (var segment in buffer)
+        {
+            hash.AppendData(segment.Span);
+        }
     }
 
     private async Task<Digest> FinishHashAsync(string id, UploadHashStates.Lease lease, string algorithm, long size, CancellationToken ct)
