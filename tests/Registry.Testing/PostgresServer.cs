@@ -1,0 +1,158 @@
+using System.Globalization;
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Images;
+using Npgsql;
+
+namespace Registry.Testing;
+
+/// <summary>
+/// One PostgreSQL 15 server per test process, in a container of the image test.sh builds
+/// (<see cref="Image"/>), on the host network at 127.0.0.1 and a free port. Each test takes a
+/// fresh database from <see cref="CreateDatabaseAsync"/>, so tests never share data.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    public const string Image = "registry-test/postgres:15";
+    private const string User = "registry";
+    private const string Password = "registry-test";
+    private const int StartAttempts = 3;
+
+    private static readonly Lock StartLock = new();
+    private static Task<PostgresServer>? _shared;
+
+    private readonly IContainer _container;
+
+    private PostgresServer(IContainer container, int port)
+    {
+        _container = container;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>Connection string of the maintenance database <c>postgres</c>.</summary>
+    public string AdminConnectionString => ConnectionString("postgres");
+
+    /// <summary>The shared server, started on first use. Throws when it cannot start: tests fail, never skip.</summary>
+    public static Task<PostgresServer> GetAsync()
+    {
+        lock (StartLock)
+        {
+            // A failed start is not cached, so a later test reports its own failure.
+            if (_shared is null || _shared.IsFaulted || _shared.IsCanceled)
+            {
+                _shared = StartSharedAsync();
+            }
+
+            return _shared;
+        }
+    }
+
+    /// <summary>Creates an empty database with a unique name and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(CancellationToken cancellationToken = default)
+    {
+        var name = "test_" + Guid.NewGuid().ToString("N");
+        var connection = new NpgsqlConnection(AdminConnectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // The name is generated above (hex only), so quoting it is enough.
+            var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return ConnectionString(name);
+    }
+
+    public ValueTask DisposeAsync() => _container.DisposeAsync();
+
+    private string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Username = User,
+        Password = Password,
+        Database = database,
+    }.ConnectionString;
+
+    private static async Task<PostgresServer> StartSharedAsync()
+    {
+        var server = await StartAsync(CancellationToken.None).ConfigureAwait(false);
+        // No Ryuk here (its image cannot be pulled): remove the container when the test process ends;
+        // test.sh also removes leftovers by the org.testcontainers label.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
+        return server;
+    }
+
+    /// <summary>Starts a new server (not the shared one); the caller disposes it.</summary>
+    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    {
+        Exception? last = null;
+        // Retries only cover losing the free port to another process between choosing and binding it.
+        for (var attempt = 1; attempt <= StartAttempts; attempt++)
+        {
+            var port = FreePort.Get();
+            var container = Build(port);
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromMinutes(2));
+                await container.StartAsync(timeout.Token).ConfigureAwait(false);
+                return new PostgresServer(container, port);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                var logs = await TryGetLogsAsync(container).ConfigureAwait(false);
+                await container.DisposeAsync().ConfigureAwait(false);
+                last = new InvalidOperationException(
+                    $"PostgreSQL container ({Image}) did not start on port {port} (attempt {attempt}). "
+                    + $"test.sh builds the image.\n--- container output ---\n{logs}", e);
+            }
+        }
+
+        throw last!;
+    }
+
+    private static IContainer Build(int port)
+    {
+        var portText = port.ToString(CultureInfo.InvariantCulture);
+        return new ContainerBuilder(Image)
+            // Built on this machine by test.sh; there is no registry to pull it from.
+            .WithImagePullPolicy(PullPolicy.Never)
+            .WithEnvironment("POSTGRES_USER", User)
+            .WithEnvironment("POSTGRES_PASSWORD", Password)
+            .WithEnvironment("POSTGRES_DB", "postgres")
+            .WithEnvironment("PGPORT", portText)
+            // The host network keeps all traffic on 127.0.0.1 and needs no port binding or bridge.
+            .WithCreateParameterModifier(p => p.HostConfig!.NetworkMode = "host")
+            // Test data need not survive a crash: keep it in memory and skip fsync.
+            .WithTmpfsMount("/var/lib/postgresql/data")
+            .WithCommand("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                "-c", "full_page_writes=off", "-c", "max_connections=300")
+            .WithWaitStrategy(Wait.ForUnixContainer()
+                .UntilCommandIsCompleted("pg_isready", "--host", "127.0.0.1", "--port", portText, "--username", User))
+            .WithCleanUp(true)
+            // The test host may be killed right after the run, before disposal completes: let the
+            // engine remove the container as soon as it stops.
+            .WithAutoRemove(true)
+            .Build();
+    }
+
+    private static async Task<string> TryGetLogsAsync(IContainer container)
+    {
+        try
+        {
+            var (stdout, stderr) = await container.GetLogsAsync().ConfigureAwait(false);
+            return stdout + stderr;
+        }
+        catch (Exception e)
+        {
+            return $"(no logs: {e.Message})";
+        }
+    }
+}
