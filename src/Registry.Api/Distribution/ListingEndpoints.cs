@@ -15,8 +15,9 @@ internal static class ListingEndpoints
     {
         var (limit, last) = ParsePaging(context.Request);
         var manifests = context.RequestServices.GetRequiredService<ManifestService>();
-        // One more than asked tells whether a next page exists.
-        var tags = await manifests.ListTagsAsync(route.Name, limit + 1, last, context.RequestAborted)
+        // One more than asked tells whether a next page exists; n = int.MaxValue must not overflow
+        // into a negative LIMIT, which PostgreSQL refuses.
+        var tags = await manifests.ListTagsAsync(route.Name, limit < int.MaxValue ? limit + 1 : limit, last, context.RequestAborted)
             ?? throw new RegistryException(ErrorCode.NameUnknown, route.Name);
         var page = limit is { } n && tags.Count > n ? tags.Take(n).ToList() : tags;
         if (page.Count < tags.Count && page.Count > 0)

@@ -210,35 +210,43 @@ public sealed partial class UploadService(
         {
             var result = await body.ReadAtLeastAsync(MinimumRead, ct);
             var buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            try
             {
-                written += buffer.Length;
-                if (written > expected)
+                if (!buffer.IsEmpty)
                 {
-                    throw new RegistryException(ErrorCode.SizeInvalid, $"body is longer than the declared {expected} bytes");
-                }
-
-                if (buffer.Length >= ParallelHashThreshold)
-                {
-                    var hashing = Task.Run(() => AppendAll(hash, buffer), CancellationToken.None);
-                    try
+                    written += buffer.Length;
+                    if (written > expected)
                     {
+                        throw new RegistryException(ErrorCode.SizeInvalid, $"body is longer than the declared {expected} bytes");
+                    }
+
+                    if (buffer.Length >= ParallelHashThreshold)
+                    {
+                        var hashing = Task.Run(() => AppendAll(hash, buffer), CancellationToken.None);
+                        try
+                        {
+                            await WriteAllAsync(target, buffer, ct);
+                        }
+                        finally
+                        {
+                            // Never leave the hash in use by the worker: the caller disposes it on failure.
+                            await hashing;
+                        }
+                    }
+                    else
+                    {
+                        AppendAll(hash, buffer);
                         await WriteAllAsync(target, buffer, ct);
                     }
-                    finally
-                    {
-                        // Never leave the hash in use by the worker: the caller disposes it on failure.
-                        await hashing;
-                    }
-                }
-                else
-                {
-                    AppendAll(hash, buffer);
-                    await WriteAllAsync(target, buffer, ct);
                 }
             }
+            finally
+            {
+                // Also on failure: a reader left mid-read makes the server's draining of the rest of
+                // the body fail after the error response, and the connection is dropped.
+                body.AdvanceTo(buffer.End);
+            }
 
-            body.AdvanceTo(buffer.End);
             if (result.IsCompleted)
             {
                 return written;
