@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Connections;
 using Registry.Api.Access;
+using Registry.Api.Hosting;
 using Registry.Storage;
 
 namespace Registry.Api;
@@ -17,6 +19,7 @@ public static class RegistryHostExtensions
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
     {
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddSingleton<IAccessAuthorizer, AllowAllAuthorizer>();
         return builder;
