@@ -1,0 +1,52 @@
+namespace Registry.Bench;
+
+/// <summary>Command dispatch; each command is one step driven by bench/run.sh.</summary>
+internal static class Cli
+{
+    private const string Usage = """
+        usage: Registry.Bench COMMAND [--option value]...
+          random-file     --out FILE --mib N
+          blobs           --targets LABEL=URL[@PID],... --repo NAME --file FILE --results TSV
+                          [--nginx URL] [--clk-tck N] [--reps 3] [--get-reps 3] [--chunk-mib 10] [--concurrency 4]
+                          [--quiet-wait-s 90]
+          manifests       --base URL --repo NAME --label L --results TSV [--tags 1000] [--list-seconds 15]
+          docker-archive  --out FILE --tag NAME:TAG --work DIR [--layers 3] [--layer-mib 100]
+          report          --results TSV --meta TSV --out MD
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            await Console.Error.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        try
+        {
+            var options = Options.Parse(args.AsSpan(1));
+            return args[0] switch
+            {
+                "random-file" => RandomFile.Run(options),
+                "blobs" => await BlobBench.RunAsync(options),
+                "manifests" => await ManifestBench.RunAsync(options),
+                "docker-archive" => DockerArchive.Run(options),
+                "report" => Report.Run(options),
+                _ => Fail($"unknown command '{args[0]}'\n{Usage}"),
+            };
+        }
+        catch (BenchException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return 1;
+    }
+}
+
+/// <summary>An expected failure (bad option, unexpected HTTP status): reported without a stack trace.</summary>
+internal sealed class BenchException(string message) : Exception(message);

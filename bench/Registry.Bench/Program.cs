@@ -1,0 +1,3 @@
+using Registry.Bench;
+
+return await Cli.RunAsync(args);
