@@ -33,10 +33,7 @@ internal static class BlobEndpoints
                 response.Headers.Location = redirect.Location.ToString();
                 break;
             case BlobContent.LocalFile file:
-                // Range requests (206, 416) are handled by the file result; the body goes out through
-                // the server's file-sending path without passing through a managed copy of ours.
-                await Results.File(file.Path, MediaTypes.OctetStream, enableRangeProcessing: true, entityTag: ETag(digest))
-                    .ExecuteAsync(context);
+                await LocalFileSender.SendAsync(context, file.Path, file.Size, ETag(digest).ToString());
                 break;
             case BlobContent.Content stream:
                 await using (stream.Stream)
