@@ -67,13 +67,20 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         // FileShare.None: a second writer to the same upload (another request or process) fails
         // instead of interleaving bytes.
+        // Read access too: a direct-I/O append reads back a partial first block.
         var stream = new FileStream(StagingPath(uploadId), new FileStreamOptions
         {
             Mode = FileMode.Open,
-            Access = FileAccess.Write,
+            Access = FileAccess.ReadWrite,
             Share = FileShare.None,
             BufferSize = 0,
         });
+        var path = StagingPath(uploadId);
+        if (DirectAppendStream.TryOpen(stream, path) is { } direct)
+        {
+            return Task.FromResult<Stream>(direct);
+        }
+
         stream.Seek(0, SeekOrigin.End);
         return Task.FromResult<Stream>(new WritebackStream(stream));
     }
