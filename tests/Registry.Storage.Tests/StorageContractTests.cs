@@ -129,6 +129,24 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upload_held_by_another_writer_is_refused_without_damage()
+    {
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("held/app", default)).Id);
+        await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("held/app", id, Body(new byte[10]), null, 10, default));
+
+        // Another server process writing the same upload holds its staged file.
+        await using (await Host.Get<IBlobIngester>().OpenAppendAsync(id, default))
+        {
+            var e = await Assert.ThrowsAsync<RegistryException>(() => InScope(sp =>
+                sp.GetRequiredService<UploadService>().AppendAsync("held/app", id, Body(new byte[5]), null, 5, default)));
+            Assert.Equal(ErrorCode.BlobUploadInvalid, e.Error);
+        }
+
+        var status = await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("held/app", id, Body(new byte[5]), new ChunkRange(10, 14), 5, default));
+        Assert.Equal(15, status.Offset);
+    }
+
+    [Fact]
     public async Task A_body_shorter_than_declared_is_size_invalid_and_undone()
     {
         var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("short/app", default)).Id);

@@ -176,11 +176,26 @@ public sealed partial class UploadService(
 
         var expected = range?.Length ?? contentLength;
         var hash = lease.TryTake(offset) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
+        Stream target;
+        try
+        {
+            target = await ingester.OpenAppendAsync(id, ct);
+        }
+        catch (IOException)
+        {
+            // Held by a request on another server process; nothing was written, so nothing to undo.
+            lease.Keep(hash, offset);
+            throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is being written by another request");
+        }
+
         long written;
         try
         {
-            await using var target = await ingester.OpenAppendAsync(id, ct);
-            written = await CopyHashingAsync(body, target, hash, expected, ct);
+            await using (target)
+            {
+                written = await CopyHashingAsync(body, target, hash, expected, ct);
+            }
+
             if (expected is not null && written != expected)
             {
                 throw new RegistryException(ErrorCode.SizeInvalid, $"body has {written} bytes, {expected} were declared");
