@@ -1,11 +1,9 @@
+using Registry.Node.Cli;
+
 namespace Registry.Node;
 
-/// <summary>registry-node: pulls images from a registry and runs them. Commands arrive with the runtime.</summary>
+/// <summary>registry-node: pulls images from a registry and keeps them unpacked for the runtime.</summary>
 internal static class Program
 {
-    private static int Main(string[] args)
-    {
-        Console.Error.WriteLine("registry-node: no commands yet");
-        return args.Length == 0 ? 0 : 2;
-    }
+    private static Task<int> Main(string[] args) => NodeCli.RunAsync(args, CancellationToken.None);
 }

@@ -1,6 +1,7 @@
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Node.Client;
+using Registry.Node.Snapshots;
 
 namespace Registry.Node.Content;
 
@@ -10,8 +11,9 @@ public sealed record PullResult(ImageRecord Image, ResolvedImage Resolved, IRead
 /// <summary>
 /// Pulls an image into a <see cref="ContentStore"/>: resolve the reference (platform, verified
 /// manifest and config), download the layers in parallel (bounded), then store the config and
-/// manifests, and only then record the image. Content is written from the leaves up, so a
-/// manifest in the store implies its blobs are there, and a failed pull records nothing.
+/// manifests, unpack the layers into snapshots when a <see cref="SnapshotStore"/> is given, and
+/// only then record the image. Content is written from the leaves up, so a manifest in the store
+/// implies its blobs are there, and a failed pull records nothing.
 /// </summary>
 public sealed class ImagePuller
 {
@@ -22,6 +24,9 @@ public sealed class ImagePuller
         ArgumentNullException.ThrowIfNull(images);
         _images = images;
     }
+
+    /// <summary>When set, every layer is unpacked into it (once per chain id) before the image is recorded.</summary>
+    public SnapshotStore? Snapshots { get; init; }
 
     /// <summary>Downloads running at once, per pull (docker's default is 3).</summary>
     public int MaxConcurrentDownloads { get; init; } = 3;
@@ -63,6 +68,13 @@ public sealed class ImagePuller
             await store.WriteAsync(index.Digest, index.Bytes, cancellationToken).ConfigureAwait(false);
         }
 
+        IReadOnlyList<Digest> chainIds = [];
+        if (Snapshots is not null)
+        {
+            // In manifest order (duplicates included): the diff_ids pair with the manifest's layers one to one.
+            chainIds = await Snapshots.UnpackAsync(store, resolved.Layers, resolved.Config.DiffIds, cancellationToken).ConfigureAwait(false);
+        }
+
         var record = new ImageRecord(
             reference.ToString(),
             resolved.Digest,
@@ -70,7 +82,10 @@ public sealed class ImagePuller
             resolved.ConfigDescriptor.Digest,
             resolved.Platform.ToString(),
             resolved.ConfigDescriptor.Size + layers.Sum(l => l.Size),
-            store.Time.GetUtcNow());
+            store.Time.GetUtcNow())
+        {
+            ChainIds = chainIds,
+        };
         await _images.AddAsync(record, cancellationToken).ConfigureAwait(false);
         return new PullResult(record, resolved, fetches);
     }

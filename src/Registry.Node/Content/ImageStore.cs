@@ -13,7 +13,19 @@ namespace Registry.Node.Content;
 /// <param name="ConfigDigest">The config blob, docker's "image id".</param>
 /// <param name="Size">Config plus compressed layers, in bytes.</param>
 public sealed record ImageRecord(
-    string Reference, Digest Digest, Digest ManifestDigest, Digest ConfigDigest, string Platform, long Size, DateTimeOffset PulledAt);
+    string Reference, Digest Digest, Digest ManifestDigest, Digest ConfigDigest, string Platform, long Size, DateTimeOffset PulledAt)
+{
+    /// <summary>The image's snapshots by chain id, bottom layer first (the reverse of overlayfs' lowerdir order); empty when not unpacked.</summary>
+    public IReadOnlyList<Digest> ChainIds { get; init; } = [];
+
+    // A record compares its lists by reference; an image read back from images.json must still equal the one written.
+    public bool Equals(ImageRecord? other) =>
+        other is not null && Reference == other.Reference && Digest == other.Digest && ManifestDigest == other.ManifestDigest
+        && ConfigDigest == other.ConfigDigest && Platform == other.Platform && Size == other.Size && PulledAt == other.PulledAt
+        && ChainIds.SequenceEqual(other.ChainIds);
+
+    public override int GetHashCode() => HashCode.Combine(Reference, Digest, ManifestDigest, ConfigDigest, Platform, Size, PulledAt, ChainIds.Count);
+}
 
 /// <summary>What a prune removed.</summary>
 public sealed record PruneResult(IReadOnlyList<Digest> Removed, long BytesFreed);
@@ -178,13 +190,19 @@ public sealed class ImageStore
         var file = JsonSerializer.Deserialize(File.ReadAllBytes(_indexPath), ImageIndexJson.Default.ImageIndexFile)
             ?? throw new InvalidDataException($"{_indexPath} is empty");
         return [.. file.Images.Select(e => new ImageRecord(
-            e.Reference, Digest.Parse(e.Digest), Digest.Parse(e.ManifestDigest), Digest.Parse(e.ConfigDigest), e.Platform, e.Size, e.PulledAt))];
+            e.Reference, Digest.Parse(e.Digest), Digest.Parse(e.ManifestDigest), Digest.Parse(e.ConfigDigest), e.Platform, e.Size, e.PulledAt)
+        {
+            ChainIds = [.. (e.ChainIds ?? []).Select(Digest.Parse)],
+        })];
     }
 
     private void Write(IEnumerable<ImageRecord> images)
     {
         var file = new ImageIndexFile([.. images.Select(i => new ImageIndexEntry(
-            i.Reference, i.Digest.ToString(), i.ManifestDigest.ToString(), i.ConfigDigest.ToString(), i.Platform, i.Size, i.PulledAt))]);
+            i.Reference, i.Digest.ToString(), i.ManifestDigest.ToString(), i.ConfigDigest.ToString(), i.Platform, i.Size, i.PulledAt)
+        {
+            ChainIds = [.. i.ChainIds.Select(c => c.ToString())],
+        })]);
         var temporary = $"{_indexPath}.{Guid.NewGuid():N}.tmp";
         try
         {
@@ -222,7 +240,11 @@ public sealed class ImageStore
 internal sealed record ImageIndexFile(IReadOnlyList<ImageIndexEntry> Images);
 
 internal sealed record ImageIndexEntry(
-    string Reference, string Digest, string ManifestDigest, string ConfigDigest, string Platform, long Size, DateTimeOffset PulledAt);
+    string Reference, string Digest, string ManifestDigest, string ConfigDigest, string Platform, long Size, DateTimeOffset PulledAt)
+{
+    // Absent in records written before snapshots existed.
+    public IReadOnlyList<string>? ChainIds { get; init; }
+}
 
 // Source-generated so that the CLI can be published with NativeAOT.
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]

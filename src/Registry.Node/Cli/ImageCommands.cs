@@ -1,0 +1,209 @@
+using System.CommandLine;
+using Registry.Core;
+using Registry.Node.Client;
+using Registry.Node.Content;
+using Registry.Node.Snapshots;
+using Spectre.Console;
+using Platform = Registry.Core.Manifests.Platform;
+
+namespace Registry.Node.Cli;
+
+/// <summary>The image commands: pull, images, rmi, prune, inspect. Each is parse → one service call → print.</summary>
+internal sealed class ImageCommands(Option<string> rootOption)
+{
+    /// <summary>How long a pull waits for a prune, and a prune for the pulls in progress.</summary>
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(10);
+
+    public Command Pull()
+    {
+        var image = NoFlags(new Argument<string>("IMAGE") { Description = "HOST[:PORT]/NAME[:TAG|@DIGEST]" });
+        var platform = new Option<string?>("--platform") { Description = "os/arch[/variant] to choose from a multi-platform image" };
+        var command = new Command("pull", "Download an image and unpack its layers") { image, platform };
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(() => PullAsync(Stores(parsed), parsed.GetValue(image)!, parsed.GetValue(platform), ct)));
+        return command;
+    }
+
+    public Command Images()
+    {
+        var command = new Command("images", "List pulled images");
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(async () =>
+        {
+            var images = await Stores(parsed).Images.ListAsync(ct).ConfigureAwait(false);
+            await Console.Out.WriteAsync(ImageTable.Format(images, DateTimeOffset.UtcNow)).ConfigureAwait(false);
+            return NodeCli.Ok;
+        }));
+        return command;
+    }
+
+    public Command Rmi()
+    {
+        var images = NoFlags(new Argument<string[]>("IMAGE") { Arity = ArgumentArity.OneOrMore });
+        var command = new Command("rmi", "Forget images; their content goes with the next prune") { images };
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(() => RemoveAsync(Stores(parsed), parsed.GetValue(images)!, ct)));
+        return command;
+    }
+
+    public Command Prune()
+    {
+        var command = new Command("prune", "Delete blobs and snapshots no image uses");
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(async () =>
+        {
+            var stores = Stores(parsed);
+            using var held = await PruneLock.ForPruneAsync(stores.Root, LockTimeout, ct).ConfigureAwait(false);
+            // No grace period: the lock keeps pulls in progress out, so only what no image uses goes.
+            var blobs = await stores.Images.PruneAsync(TimeSpan.Zero, ct).ConfigureAwait(false);
+            var keep = (await stores.Images.ListAsync(ct).ConfigureAwait(false)).SelectMany(i => i.ChainIds).ToHashSet();
+            var snapshots = stores.Snapshots.Prune(keep);
+            foreach (var digest in blobs.Removed)
+            {
+                await Console.Out.WriteLineAsync($"deleted blob: {digest}").ConfigureAwait(false);
+            }
+
+            foreach (var chainId in snapshots)
+            {
+                await Console.Out.WriteLineAsync($"deleted snapshot: {chainId}").ConfigureAwait(false);
+            }
+
+            await Console.Out.WriteLineAsync($"Total reclaimed space: {PlainLinesProgress.Size(blobs.BytesFreed)} of blobs, {snapshots.Count} snapshots").ConfigureAwait(false);
+            return NodeCli.Ok;
+        }));
+        return command;
+    }
+
+    public Command Inspect()
+    {
+        var image = NoFlags(new Argument<string>("IMAGE"));
+        var command = new Command("inspect", "Show an image's record and config as JSON") { image };
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(async () =>
+        {
+            var stores = Stores(parsed);
+            var record = await FindAsync(stores, parsed.GetValue(image)!, ct).ConfigureAwait(false);
+            var config = await stores.Content.ReadAllAsync(record.ConfigDigest, ct).ConfigureAwait(false);
+            await Console.Out.WriteLineAsync(ImageInspection.ToJson(record, config)).ConfigureAwait(false);
+            return NodeCli.Ok;
+        }));
+        return command;
+    }
+
+    private static async Task<int> PullAsync(NodeStores stores, string image, string? platformText, CancellationToken cancellationToken)
+    {
+        var reference = ParseReference(image);
+        Platform? platform = null;
+        if (platformText is not null)
+        {
+            try
+            {
+                platform = PlatformSelector.Parse(platformText);
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
+        using var held = await PruneLock.ForPullAsync(stores.Root, LockTimeout, cancellationToken).ConfigureAwait(false);
+        using var client = new RegistryClient(reference.Registry, new RegistryClientOptions { DockerConfigPath = DockerConfigFile.DefaultPath() });
+        var puller = new ImagePuller(stores.Images) { Snapshots = stores.Snapshots };
+        await Console.Out.WriteLineAsync($"{reference.Tag ?? reference.Digest?.ToString()}: Pulling from {reference.Repository}").ConfigureAwait(false);
+        PullResult result;
+        if (Console.IsOutputRedirected)
+        {
+            result = await puller.PullAsync(client, reference, platform, new PlainLinesProgress(Console.Out), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            result = await TerminalPullProgress.RunAsync(
+                AnsiConsole.Console,
+                progress => puller.PullAsync(client, reference, platform, progress, cancellationToken)).ConfigureAwait(false);
+        }
+
+        var fresh = result.Layers.Any(l => !l.AlreadyPresent);
+        await Console.Out.WriteLineAsync($"Digest: {result.Image.Digest}").ConfigureAwait(false);
+        await Console.Out.WriteLineAsync(fresh ? $"Status: Downloaded newer image for {reference}" : $"Status: Image is up to date for {reference}").ConfigureAwait(false);
+        await Console.Out.WriteLineAsync(reference.ToString()).ConfigureAwait(false);
+        return NodeCli.Ok;
+    }
+
+    private static async Task<int> RemoveAsync(NodeStores stores, string[] images, CancellationToken cancellationToken)
+    {
+        // Like docker rmi: every image is tried; one that is missing fails the command but not the others.
+        var exitCode = NodeCli.Ok;
+        foreach (var image in images)
+        {
+            try
+            {
+                var record = await FindAsync(stores, image, cancellationToken).ConfigureAwait(false);
+                await stores.Images.RemoveAsync(ImageReference.Parse(record.Reference), cancellationToken).ConfigureAwait(false);
+                await Console.Out.WriteLineAsync($"Untagged: {record.Reference}").ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is LocalImageNotFoundException or FormatException)
+            {
+                await Console.Error.WriteLineAsync(NodeCli.Describe(e)).ConfigureAwait(false);
+                exitCode = NodeCli.Failed;
+            }
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>An image by reference, or by the start (12+ hex characters) of its id as <c>images</c> shows it.</summary>
+    private static async Task<ImageRecord> FindAsync(NodeStores stores, string image, CancellationToken cancellationToken)
+    {
+        var images = await stores.Images.ListAsync(cancellationToken).ConfigureAwait(false);
+        var id = image.StartsWith("sha256:", StringComparison.Ordinal) ? image["sha256:".Length..] : image;
+        if (id.Length >= 12 && id.All(Uri.IsHexDigit))
+        {
+            var byId = images.Where(i => i.ConfigDigest.Encoded.StartsWith(id, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (byId.Count == 1)
+            {
+                return byId[0];
+            }
+        }
+
+        var reference = ParseReference(image).ToString();
+        return images.FirstOrDefault(i => i.Reference == reference) ?? throw new LocalImageNotFoundException(image);
+    }
+
+    /// <summary>
+    /// The parser would take an unknown <c>--flag</c> for the image argument; no image name starts
+    /// with a dash, so such a token is reported as the usage error it is (exit 125, like docker).
+    /// </summary>
+    private static Argument<T> NoFlags<T>(Argument<T> argument)
+    {
+        argument.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => t.Value.StartsWith('-')))
+            {
+                result.AddError($"unknown flag: {token.Value}");
+            }
+        });
+        return argument;
+    }
+
+    private static ImageReference ParseReference(string image) =>
+        ImageReference.TryParse(image, out var reference, out var error)
+            ? reference
+            : throw new FormatException($"invalid reference format: {error}");
+
+    private NodeStores Stores(ParseResult parsed) => new(parsed.GetValue(rootOption)!);
+}
+
+/// <summary>The node's stores under one root directory.</summary>
+internal sealed class NodeStores
+{
+    public NodeStores(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Content = new ContentStore(root);
+        Images = new ImageStore(Content);
+        Snapshots = new SnapshotStore(root);
+    }
+
+    public string Root { get; }
+
+    public ContentStore Content { get; }
+
+    public ImageStore Images { get; }
+
+    public SnapshotStore Snapshots { get; }
+}

@@ -1,0 +1,144 @@
+using Registry.Core;
+using Registry.Core.Manifests;
+using Registry.Node.Content;
+using static Registry.Node.Snapshots.SnapshotSyscalls;
+
+namespace Registry.Node.Snapshots;
+
+/// <summary>
+/// The node's unpacked layers, one directory per chain id, each in overlay lower-dir form:
+/// <code>
+/// snapshots/&lt;chain-id-hex&gt;/                   one layer's changes, complete and verified
+/// snapshots/.&lt;chain-id-hex&gt;.verify-&lt;guid&gt;/     being unpacked or checked; never taken for a snapshot
+/// </code>
+/// A layer is unpacked at most once per chain id, under a hidden name, its diff_id compared with
+/// the config's, and only then renamed to its chain id: a snapshot directory that exists is one
+/// whose content matches the image config.
+/// </summary>
+public sealed class SnapshotStore
+{
+    private readonly LayerUnpacker _unpacker;
+
+    public SnapshotStore(string root, LayerUnpacker? unpacker = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        Root = Path.Combine(Path.GetFullPath(root), "snapshots");
+        _unpacker = unpacker ?? new LayerUnpacker();
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <summary>The <c>snapshots</c> directory.</summary>
+    public string Root { get; }
+
+    /// <summary>Sha256 chain ids only: that is what the spec defines, and the hex names the directory.</summary>
+    public string PathOf(Digest chainId)
+    {
+        ArgumentNullException.ThrowIfNull(chainId);
+        if (chainId.Algorithm != Digest.Sha256)
+        {
+            throw new ArgumentException($"chain id {chainId} is not sha256", nameof(chainId));
+        }
+
+        return Path.Combine(Root, chainId.Encoded);
+    }
+
+    public bool Contains(Digest chainId) => Directory.Exists(PathOf(chainId));
+
+    /// <summary>
+    /// Makes a snapshot for each layer of an image whose blobs are in <paramref name="content"/>,
+    /// bottom first; returns the chain ids in that order. Existing snapshots are kept as they are.
+    /// </summary>
+    /// <exception cref="LayerUnpackException">A layer count or diff_id disagrees with the config, or a layer is corrupt or hostile.</exception>
+    public async Task<IReadOnlyList<Digest>> UnpackAsync(
+        ContentStore content, IReadOnlyList<Descriptor> layers, IReadOnlyList<Digest> diffIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(diffIds);
+        if (layers.Count != diffIds.Count)
+        {
+            throw new LayerUnpackException($"the manifest has {layers.Count} layers but the config lists {diffIds.Count} diff_ids");
+        }
+
+        var chainIds = ChainIds.Compute(diffIds);
+        for (var i = 0; i < layers.Count; i++)
+        {
+            if (!Contains(chainIds[i]))
+            {
+                await UnpackOneAsync(content, layers[i], diffIds[i], chainIds[i], cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return chainIds;
+    }
+
+    /// <summary>Removes every snapshot not in <paramref name="keep"/>, and leftovers of interrupted unpacks; returns the removed chain ids.</summary>
+    public IReadOnlyList<Digest> Prune(IReadOnlySet<Digest> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        var removed = new List<Digest>();
+        foreach (var directory in Directory.EnumerateDirectories(Root).ToList())
+        {
+            var name = Path.GetFileName(directory);
+            if (name.StartsWith('.'))
+            {
+                // An interrupted unpack (or one running now in another process, which then fails its rename and reports it).
+                Remove(directory);
+                continue;
+            }
+
+            if (Digest.TryParse($"{Digest.Sha256}:{name}", out var chainId, out _) && !keep.Contains(chainId))
+            {
+                Remove(directory);
+                removed.Add(chainId);
+            }
+        }
+
+        return removed;
+    }
+
+    private async Task UnpackOneAsync(ContentStore content, Descriptor layer, Digest diffId, Digest chainId, CancellationToken cancellationToken)
+    {
+        var target = PathOf(chainId);
+        var staging = Path.Combine(Root, $".{chainId.Encoded}.verify-{Guid.NewGuid():N}");
+        try
+        {
+            var blob = content.OpenRead(layer.Digest);
+            LayerUnpackResult result;
+            await using (blob.ConfigureAwait(false))
+            {
+                result = await _unpacker.UnpackAsync(blob, layer.MediaType, staging, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (result.DiffId != diffId)
+            {
+                throw new LayerUnpackException(
+                    $"layer {layer.Digest} unpacks to diff_id {result.DiffId}, but the image config says {diffId}");
+            }
+
+            // RENAME_NOREPLACE: another pull that unpacked the same chain id meanwhile wins; its
+            // content is the same, verified the same way.
+            if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_NOREPLACE) != 0)
+            {
+                var errno = LastError;
+                if (!Directory.Exists(target))
+                {
+                    throw new IOException($"could not move the snapshot into '{target}': {Describe(errno)} (errno {errno})");
+                }
+            }
+        }
+        finally
+        {
+            Remove(staging);
+        }
+    }
+
+    private static void Remove(string directory)
+    {
+        // Directory.Delete removes symlinks without following them, so a snapshot's "x -> /etc" cannot take /etc with it.
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
