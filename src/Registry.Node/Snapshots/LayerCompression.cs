@@ -65,25 +65,9 @@ internal static class LayerDecompression
     /// Gives back a few peeked bytes before the rest of a non-seekable stream. It does not
     /// dispose the blob stream: that belongs to the caller.
     /// </summary>
-    private sealed class ReplayStream(ReadOnlyMemory<byte> head, Stream inner) : Stream
+    private sealed class ReplayStream(ReadOnlyMemory<byte> head, Stream inner) : ForwardReadStream
     {
         private ReadOnlyMemory<byte> _head = head;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -98,9 +82,6 @@ internal static class LayerDecompression
             return n;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (_head.IsEmpty)
@@ -110,16 +91,5 @@ internal static class LayerDecompression
 
             return ValueTask.FromResult(Read(buffer.Span));
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     }
 }

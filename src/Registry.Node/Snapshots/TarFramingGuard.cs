@@ -12,7 +12,7 @@ namespace Registry.Node.Snapshots;
 /// allocate 2 GB, and a compressed run of pax data makes it hold that much in memory.
 /// File contents pass through untouched and are never buffered here.
 /// </summary>
-internal sealed class TarFramingGuard(Stream inner, int maxMetadataBytes) : Stream
+internal sealed class TarFramingGuard(Stream inner, int maxMetadataBytes) : ForwardReadStream
 {
     private const int BlockSize = 512;
 
@@ -24,22 +24,6 @@ internal sealed class TarFramingGuard(Stream inner, int maxMetadataBytes) : Stre
     private long? _sizeOverride;     // what a pax "size" record says the next entry's size is
     private bool _ended;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         var n = inner.Read(buffer);
@@ -47,25 +31,12 @@ internal sealed class TarFramingGuard(Stream inner, int maxMetadataBytes) : Stre
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         Follow(buffer.Span[..n]);
         return n;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private void Follow(ReadOnlySpan<byte> bytes)
     {
