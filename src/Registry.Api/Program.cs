@@ -1,5 +1,7 @@
 using Registry.Api;
+using Registry.Api.Auth;
 using Registry.Api.Distribution;
+using Registry.Api.Identity;
 using Registry.Storage;
 
 // The content root is the application's own directory, so its appsettings.json applies wherever it is started from.
@@ -8,6 +10,8 @@ builder.AddRegistry();
 
 var app = builder.Build();
 await app.Services.MigrateRegistryDatabaseAsync();
+await app.Services.InitializeIdentityAsync(builder.Configuration.DataDirectory());
+app.MapTokenEndpoints();
 app.MapDistributionApi();
 await app.RunAsync();
 

@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Identity;
 using Registry.Api.Access;
+using Registry.Api.Auth;
 using Registry.Api.Hosting;
+using Registry.Api.Identity;
+using Registry.Storage.Metadata;
 using Registry.Storage;
 
 namespace Registry.Api;
@@ -21,7 +25,25 @@ public static class RegistryHostExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
-        builder.Services.AddSingleton<IAccessAuthorizer, AllowAllAuthorizer>();
+        builder.Services.AddRegistryIdentity();
         return builder;
+    }
+
+    /// <summary>Accounts, credentials, registry tokens and the authorizer that every /v2 request passes.</summary>
+    public static IServiceCollection AddRegistryIdentity(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHttpContextAccessor();
+        services.AddSingleton<IPasswordHasher<AccountEntity>, PasswordHasher<AccountEntity>>();
+        services.AddSingleton<SigningKeys>();
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<AuditLog>();
+        services.AddScoped<LoginThrottle>();
+        services.AddScoped<CredentialService>();
+        services.AddScoped<PermissionService>();
+        services.AddScoped<TokenGrants>();
+        services.AddScoped<IAccessAuthorizer, TokenAccessAuthorizer>();
+        services.AddAuthentication().AddRegistryTokens();
+        return services;
     }
 }

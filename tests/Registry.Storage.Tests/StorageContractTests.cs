@@ -77,7 +77,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     {
         var content = RandomBytes(3 * 1024 * 1024 + 17);
         var digest = Digest.ComputeSha256(content);
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("chunks/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("chunks/app", owner: null, default)).Id);
 
         var offset = 0;
         foreach (var size in new[] { 1024 * 1024, 1024 * 1024, content.Length - 2 * 1024 * 1024 })
@@ -100,7 +100,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task A_chunk_that_does_not_start_at_the_offset_is_refused_and_changes_nothing()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("order/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("order/app", owner: null, default)).Id);
         await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("order/app", id, Body(new byte[10]), new ChunkRange(0, 9), 10, default));
 
         var overlapping = await Assert.ThrowsAsync<UploadRangeException>(() => InScope(sp =>
@@ -117,7 +117,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task A_chunk_whose_body_breaks_off_is_undone()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("broken/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("broken/app", owner: null, default)).Id);
         await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("broken/app", id, Body(new byte[100]), null, null, default));
 
         await Assert.ThrowsAsync<IOException>(() => InScope(sp =>
@@ -131,7 +131,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task An_upload_held_by_another_writer_is_refused_without_damage()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("held/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("held/app", owner: null, default)).Id);
         await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("held/app", id, Body(new byte[10]), null, 10, default));
 
         // Another server process writing the same upload holds its staged file.
@@ -149,7 +149,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task A_body_shorter_than_declared_is_size_invalid_and_undone()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("short/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("short/app", owner: null, default)).Id);
 
         var e = await Assert.ThrowsAsync<RegistryException>(() => InScope(sp =>
             sp.GetRequiredService<UploadService>().AppendAsync("short/app", id, Body(new byte[10]), null, 20, default)));
@@ -163,7 +163,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     {
         var content = RandomBytes(1000);
         var wrong = Digest.ComputeSha256(RandomBytes(10));
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("wrong/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("wrong/app", owner: null, default)).Id);
 
         var e = await Assert.ThrowsAsync<RegistryException>(() => InScope(sp =>
             sp.GetRequiredService<UploadService>().CompleteAsync("wrong/app", id, wrong, Body(content), null, content.Length, default)));
@@ -191,7 +191,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task An_upload_belongs_to_its_repository()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("owner/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("owner/app", owner: null, default)).Id);
 
         var e = await Assert.ThrowsAsync<RegistryException>(() => InScope(sp =>
             sp.GetRequiredService<UploadService>().AppendAsync("thief/app", id, Body(new byte[1]), null, 1, default)));
@@ -204,7 +204,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     {
         var content = RandomBytes(2 * 1024 * 1024);
         var digest = Digest.ComputeSha256(content);
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("resume/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("resume/app", owner: null, default)).Id);
         await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("resume/app", id, Body(content, 0, 1_000_000), null, 1_000_000, default));
 
         await using var restarted = await Host.RestartAsync();
@@ -270,8 +270,8 @@ public abstract partial class StorageContractTests : IAsyncLifetime
     [Fact]
     public async Task Expired_uploads_are_purged_with_their_staged_bytes()
     {
-        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("purge/app", default)).Id);
-        var fresh = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("purge/app", default)).Id);
+        var id = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("purge/app", owner: null, default)).Id);
+        var fresh = await InScope(async sp => (await sp.GetRequiredService<UploadService>().StartAsync("purge/app", owner: null, default)).Id);
         Host.Time.Advance(TimeSpan.FromDays(6));
         await InScope(sp => sp.GetRequiredService<UploadService>().AppendAsync("purge/app", fresh, Body(new byte[1]), null, 1, default));
         Host.Time.Advance(TimeSpan.FromDays(2));

@@ -1,6 +1,9 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Registry.Api.Access;
+using Registry.Api.Auth;
 using Registry.Core;
+using Registry.Core.Access;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Distribution;
@@ -55,16 +58,7 @@ public static partial class DistributionApi
                 throw new RegistryException(ErrorCode.Unsupported, $"{context.Request.Method} is not supported here");
             }
 
-            if (access is not null)
-            {
-                var authorizer = context.RequestServices.GetRequiredService<IAccessAuthorizer>();
-                var decision = await authorizer.AuthorizeAsync(context.User, access, context.RequestAborted);
-                if (decision != AccessDecision.Allowed)
-                {
-                    throw new RegistryException(decision == AccessDecision.Denied ? ErrorCode.Denied : ErrorCode.Unauthorized);
-                }
-            }
-
+            await AuthorizeAsync(context, route, access);
             await handler(context, route);
         }
         catch (RegistryException e)
@@ -89,6 +83,63 @@ public static partial class DistributionApi
         {
             await FailAsync(context, ErrorCode.BlobUploadInvalid with { Status = e.StatusCode }, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Authenticates the request's registry token and checks it grants the access the route needs. The probe
+    /// (<c>/v2/</c>) needs any valid token, anonymous ones included.
+    /// </summary>
+    private static async Task AuthorizeAsync(HttpContext context, DistributionRoute route, AccessRequest? access)
+    {
+        var result = await context.AuthenticateAsync(RegistryTokenAuthentication.Scheme);
+        if (result.Succeeded)
+        {
+            context.User = result.Principal;
+        }
+        else if (route is DistributionRoute.Upload upload && await UploadSessionAccess.TryResumeAsync(context, upload))
+        {
+            return;
+        }
+
+        if (access is null)
+        {
+            if (result.Succeeded)
+            {
+                return;
+            }
+
+            RegistryChallenge.Set(context, [], insufficientScope: false);
+            throw new RegistryException(ErrorCode.Unauthorized);
+        }
+
+        var authorizer = context.RequestServices.GetRequiredService<IAccessAuthorizer>();
+        var decision = await authorizer.AuthorizeAsync(context.User, access, context.RequestAborted);
+        switch (decision)
+        {
+            case AccessDecision.Allowed:
+                return;
+            case AccessDecision.Denied:
+                throw new RegistryException(ErrorCode.Denied, $"{access.ToScope()}");
+            default:
+                RegistryChallenge.Set(context, ChallengeScopes(context, route, access), decision == AccessDecision.InsufficientScope);
+                throw new RegistryException(ErrorCode.Unauthorized, $"{access.ToScope()}");
+        }
+    }
+
+    /// <summary>The scopes to ask for: the route's, and for a mount the source repository's pull as well.</summary>
+    private static List<AccessScope> ChallengeScopes(HttpContext context, DistributionRoute route, AccessRequest access)
+    {
+        var scopes = new List<AccessScope> { access.ToScope() };
+        if (route is DistributionRoute.UploadStart
+            && context.Request.Query.ContainsKey("mount")
+            && context.Request.Query["from"].ToString() is { Length: > 0 } from
+            && RepositoryName.IsValid(from)
+            && from != access.Name)
+        {
+            scopes.Add(AccessScope.Repository(from, RegistryAction.Pull));
+        }
+
+        return scopes;
     }
 
     private static async Task FailAsync(HttpContext context, ErrorCode error, string? detail)

@@ -30,7 +30,7 @@ internal static class UploadEndpoints
             return;
         }
 
-        var status = await uploads.StartAsync(route.Name, ct);
+        var status = await uploads.StartAsync(route.Name, context.User.FindFirst("sub")?.Value, ct);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         SetUploadHeaders(context, route.Name, status.Id, status.Offset);
     }

@@ -9,6 +9,11 @@ public sealed class RepositoryEntity
 
     public required string Name { get; set; }
 
+    /// <summary>Public repositories can be pulled by every signed-in user, and anonymously when that is allowed.</summary>
+    public bool IsPublic { get; set; }
+
+    public string? Description { get; set; }
+
     public DateTime CreatedAt { get; set; }
 }
 
@@ -105,6 +110,9 @@ public sealed class UploadEntity
     public required string Id { get; set; }
 
     public required string RepositoryName { get; set; }
+
+    /// <summary>The user who started the session; it may finish it even after the token it started with expired.</summary>
+    public string? Owner { get; set; }
 
     public DateTime CreatedAt { get; set; }
 

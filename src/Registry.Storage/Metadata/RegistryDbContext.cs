@@ -24,6 +24,20 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
 
     public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
 
+    public DbSet<AccountEntity> Accounts => Set<AccountEntity>();
+
+    public DbSet<OrganizationMemberEntity> OrganizationMembers => Set<OrganizationMemberEntity>();
+
+    public DbSet<AccessTokenEntity> AccessTokens => Set<AccessTokenEntity>();
+
+    public DbSet<RefreshTokenEntity> RefreshTokens => Set<RefreshTokenEntity>();
+
+    public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
+
+    public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
+
+    public DbSet<LoginThrottleEntity> LoginThrottles => Set<LoginThrottleEntity>();
+
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
 
@@ -35,6 +49,8 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasColumnName("id");
             e.Property(x => x.Name).HasColumnName("name").HasMaxLength(255).UseCollation(OrdinalCollation);
+            e.Property(x => x.IsPublic).HasColumnName("is_public").HasDefaultValue(false);
+            e.Property(x => x.Description).HasColumnName("description").HasMaxLength(MaxDescriptionLength);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.HasIndex(x => x.Name).IsUnique();
         });
@@ -127,11 +143,128 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasColumnName("id").HasMaxLength(64);
             e.Property(x => x.RepositoryName).HasColumnName("repository_name").HasMaxLength(255);
+            e.Property(x => x.Owner).HasColumnName("owner").HasMaxLength(MaxAccountNameLength);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
             e.HasIndex(x => x.UpdatedAt);
         });
+
+        OnIdentityModelCreating(modelBuilder);
     }
+
+    private void OnIdentityModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<AccountEntity>(e =>
+        {
+            e.ToTable("accounts");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.Name).HasColumnName("name").HasMaxLength(MaxAccountNameLength).UseCollation(OrdinalCollation);
+            e.Property(x => x.Kind).HasColumnName("kind");
+            e.Property(x => x.PasswordHash).HasColumnName("password_hash").HasMaxLength(512);
+            e.Property(x => x.IsAdmin).HasColumnName("is_admin");
+            e.Property(x => x.IsDisabled).HasColumnName("is_disabled");
+            e.Property(x => x.Description).HasColumnName("description").HasMaxLength(MaxDescriptionLength);
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.LastLoginAt).HasColumnName("last_login_at");
+            e.HasIndex(x => x.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<OrganizationMemberEntity>(e =>
+        {
+            e.ToTable("organization_members");
+            e.HasKey(x => new { x.OrganizationId, x.UserId });
+            e.Property(x => x.OrganizationId).HasColumnName("organization_id");
+            e.Property(x => x.UserId).HasColumnName("user_id");
+            e.Property(x => x.Role).HasColumnName("role");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.HasOne<AccountEntity>().WithMany().HasForeignKey(x => x.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<AccountEntity>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.UserId);
+        });
+
+        modelBuilder.Entity<AccessTokenEntity>(e =>
+        {
+            e.ToTable("access_tokens");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.UserId).HasColumnName("user_id");
+            e.Property(x => x.Name).HasColumnName("name").HasMaxLength(100);
+            e.Property(x => x.LookupId).HasColumnName("lookup_id").HasMaxLength(32);
+            e.Property(x => x.SecretHash).HasColumnName("secret_hash");
+            e.Property(x => x.Scope).HasColumnName("scope");
+            e.Property(x => x.Namespace).HasColumnName("namespace").HasMaxLength(255);
+            e.Property(x => x.Repository).HasColumnName("repository").HasMaxLength(255);
+            e.Property(x => x.IsActive).HasColumnName("is_active");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
+            e.Property(x => x.LastUsedAt).HasColumnName("last_used_at");
+            e.HasOne<AccountEntity>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.LookupId).IsUnique();
+            e.HasIndex(x => x.UserId);
+        });
+
+        modelBuilder.Entity<RefreshTokenEntity>(e =>
+        {
+            e.ToTable("refresh_tokens");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.UserId).HasColumnName("user_id");
+            e.Property(x => x.AccessTokenId).HasColumnName("access_token_id");
+            e.Property(x => x.LookupId).HasColumnName("lookup_id").HasMaxLength(32);
+            e.Property(x => x.SecretHash).HasColumnName("secret_hash");
+            e.Property(x => x.ClientId).HasColumnName("client_id").HasMaxLength(100);
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
+            e.Property(x => x.LastUsedAt).HasColumnName("last_used_at");
+            e.HasOne<AccountEntity>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<AccessTokenEntity>().WithMany().HasForeignKey(x => x.AccessTokenId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.LookupId).IsUnique();
+            e.HasIndex(x => x.UserId);
+            e.HasIndex(x => x.AccessTokenId);
+        });
+
+        modelBuilder.Entity<SigningKeyEntity>(e =>
+        {
+            e.ToTable("signing_keys");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id").HasMaxLength(64);
+            e.Property(x => x.Algorithm).HasColumnName("algorithm").HasMaxLength(16);
+            e.Property(x => x.PrivateKey).HasColumnName("private_key");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.RetiredAt).HasColumnName("retired_at");
+        });
+
+        modelBuilder.Entity<AuditEventEntity>(e =>
+        {
+            e.ToTable("audit_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.Time).HasColumnName("time");
+            e.Property(x => x.Actor).HasColumnName("actor").HasMaxLength(MaxAccountNameLength);
+            e.Property(x => x.ClientAddress).HasColumnName("client_address").HasMaxLength(64);
+            e.Property(x => x.Action).HasColumnName("action").HasMaxLength(64);
+            e.Property(x => x.Target).HasColumnName("target").HasMaxLength(512);
+            e.Property(x => x.Success).HasColumnName("success");
+            e.Property(x => x.Detail).HasColumnName("detail").HasMaxLength(2048);
+            e.HasIndex(x => x.Time);
+            e.HasIndex(x => new { x.Actor, x.Time });
+        });
+
+        modelBuilder.Entity<LoginThrottleEntity>(e =>
+        {
+            e.ToTable("login_throttles");
+            e.HasKey(x => x.Key);
+            e.Property(x => x.Key).HasColumnName("key").HasMaxLength(400);
+            e.Property(x => x.Failures).HasColumnName("failures");
+            e.Property(x => x.WindowStart).HasColumnName("window_start");
+            e.Property(x => x.BlockedUntil).HasColumnName("blocked_until");
+        });
+    }
+
+    public const int MaxAccountNameLength = 64;
+
+    public const int MaxDescriptionLength = 4000;
 }
 
 public sealed class SqliteRegistryDbContext(DbContextOptions<SqliteRegistryDbContext> options) : RegistryDbContext(options);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Metadata;
@@ -16,7 +17,8 @@ public sealed record PutManifestResult(Digest Digest, Digest? Subject);
 public sealed record Referrer(string MediaType, string Digest, long Size, string? ArtifactType, string? AnnotationsJson);
 
 /// <summary>Manifests, tags and the repository listings built on them.</summary>
-public sealed partial class ManifestService(RegistryDbContext db, TimeProvider time, ILogger<ManifestService> logger)
+public sealed partial class ManifestService(
+    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, ILogger<ManifestService> logger)
 {
     /// <summary>The manifest a tag points at, or the one with the digest; one indexed query either way.</summary>
     public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct)
@@ -54,7 +56,7 @@ public sealed partial class ManifestService(RegistryDbContext db, TimeProvider t
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var repositoryId = await db.Repositories.Where(r => r.Name == repository).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
         var children = await CheckReferencesAsync(repositoryId, parsed, ct);
-        repositoryId ??= await MetadataSql.EnsureRepositoryAsync(db, repository, now, ct);
+        repositoryId ??= await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
 
         var entity = new ManifestEntity
         {

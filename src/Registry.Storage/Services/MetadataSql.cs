@@ -9,10 +9,10 @@ namespace Registry.Storage.Services;
 /// </summary>
 internal static class MetadataSql
 {
-    public static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, DateTime now, CancellationToken ct)
+    public static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, bool isPublic, DateTime now, CancellationToken ct)
     {
         await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO repositories (name, created_at) VALUES ({name}, {now}) ON CONFLICT (name) DO NOTHING", ct);
+            $"INSERT INTO repositories (name, is_public, created_at) VALUES ({name}, {isPublic}, {now}) ON CONFLICT (name) DO NOTHING", ct);
         return await db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstAsync(ct);
     }
 

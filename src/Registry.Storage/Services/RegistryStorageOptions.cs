@@ -7,6 +7,9 @@ public sealed class RegistryStorageOptions
 {
     public const string Section = "Registry:Storage";
 
+    /// <summary>The visibility of a repository created by its first push.</summary>
+    public RepositoryVisibility DefaultVisibility { get; set; } = RepositoryVisibility.Private;
+
     /// <summary>Whether DELETE of manifests, tags and blobs is allowed.</summary>
     public bool DeleteEnabled { get; set; } = true;
 
@@ -17,6 +20,12 @@ public sealed class RegistryStorageOptions
     /// <summary>How often expired uploads are looked for.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan UploadPurgeInterval { get; set; } = TimeSpan.FromHours(1);
+}
+
+public enum RepositoryVisibility
+{
+    Private,
+    Public,
 }
 
 public enum DatabaseProvider

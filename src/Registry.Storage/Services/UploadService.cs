@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Storage.Blobs;
 using Registry.Storage.Metadata;
@@ -11,6 +12,8 @@ namespace Registry.Storage.Services;
 
 /// <summary>Where an upload stands: its id and how many bytes are staged.</summary>
 public sealed record UploadStatus(string Id, string Repository, long Offset);
+
+public sealed record UploadSession(string Repository, string? Owner, DateTime CreatedAt);
 
 /// <summary>A chunk's declared position (Content-Range <c>start-end</c>, inclusive).</summary>
 public sealed record ChunkRange(long Start, long End)
@@ -28,6 +31,7 @@ public sealed partial class UploadService(
     IBlobIngester ingester,
     UploadHashStates hashStates,
     TimeProvider time,
+    IOptions<RegistryStorageOptions> options,
     ILogger<UploadService> logger)
 {
     private const int BufferSize = 1024 * 1024;
@@ -38,12 +42,13 @@ public sealed partial class UploadService(
     /// <summary>Buffers at least this large are hashed on another thread while they are written.</summary>
     private const int ParallelHashThreshold = 128 * 1024;
 
-    public async Task<UploadStatus> StartAsync(string repository, CancellationToken ct)
+    /// <param name="owner">The user starting the session, who alone may continue it.</param>
+    public async Task<UploadStatus> StartAsync(string repository, string? owner, CancellationToken ct)
     {
         var id = UploadId.New();
         var now = time.GetUtcNow().UtcDateTime;
         await ingester.CreateStagingAsync(id, ct);
-        db.Uploads.Add(new UploadEntity { Id = id, RepositoryName = repository, CreatedAt = now, UpdatedAt = now });
+        db.Uploads.Add(new UploadEntity { Id = id, RepositoryName = repository, Owner = owner, CreatedAt = now, UpdatedAt = now });
         try
         {
             await db.SaveChangesAsync(ct);
@@ -60,6 +65,12 @@ public sealed partial class UploadService(
 
         return new UploadStatus(id, repository, 0);
     }
+
+    /// <summary>The session's repository, owner and start, or null when there is no such session.</summary>
+    public Task<UploadSession?> FindSessionAsync(string id, CancellationToken ct) =>
+        db.Uploads.AsNoTracking().Where(u => u.Id == id)
+            .Select(u => new UploadSession(u.RepositoryName, u.Owner, u.CreatedAt))
+            .FirstOrDefaultAsync(ct);
 
     public async Task<UploadStatus> GetStatusAsync(string repository, string id, CancellationToken ct)
     {
@@ -103,7 +114,7 @@ public sealed partial class UploadService(
     /// <summary>A whole blob in one request (POST ?digest=): a session that starts and completes at once.</summary>
     public async Task<long> UploadWholeAsync(string repository, Digest digest, PipeReader body, long? contentLength, CancellationToken ct)
     {
-        var status = await StartAsync(repository, ct);
+        var status = await StartAsync(repository, owner: null, ct);
         try
         {
             return await CompleteAsync(repository, status.Id, digest, body, null, contentLength, ct);
@@ -135,7 +146,7 @@ public sealed partial class UploadService(
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var repositoryId = await MetadataSql.EnsureRepositoryAsync(db, repository, now, ct);
+        var repositoryId = await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
         await MetadataSql.LinkBlobAsync(db, repositoryId, digest.ToString(), size, now, ct);
         await transaction.CommitAsync(ct);
     }

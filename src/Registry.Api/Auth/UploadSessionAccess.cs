@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using Registry.Api.Distribution;
+using Registry.Api.Identity;
+using Registry.Core;
+using Registry.Storage.Services;
+
+namespace Registry.Api.Auth;
+
+/// <summary>
+/// Keeps a long push alive across token expiry: a request on an upload session may use an expired (but genuine)
+/// token when that token's user started the session, it granted push on the session's repository, and the
+/// session is younger than <see cref="AuthOptions.UploadSessionLifetime"/>.
+/// </summary>
+internal static class UploadSessionAccess
+{
+    public static async Task<bool> TryResumeAsync(HttpContext context, DistributionRoute.Upload upload)
+    {
+        var principal = RegistryTokenAuthentication.ExpiredPrincipal(context);
+        var user = principal?.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value;
+        if (principal is null || user is null)
+        {
+            return false;
+        }
+
+        var grantsPush = RegistryTokenAuthentication.Grants(principal)
+            .Any(g => g.Type == Core.Access.AccessScope.RepositoryType && g.Name == upload.Name && g.RepositoryActions.HasFlag(RegistryAction.Push));
+        if (!grantsPush)
+        {
+            return false;
+        }
+
+        var session = await context.RequestServices.GetRequiredService<UploadService>().FindSessionAsync(upload.Id, context.RequestAborted);
+        var lifetime = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.UploadSessionLifetime;
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        if (session is null || session.Repository != upload.Name || session.Owner != user || now - session.CreatedAt > lifetime)
+        {
+            return false;
+        }
+
+        context.User = principal;
+        return true;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Registry.Core.Access;
+
+namespace Registry.Api.Identity;
+
+/// <summary>A registry token and what it says.</summary>
+public sealed record IssuedToken(string Token, DateTimeOffset IssuedAt, int ExpiresIn);
+
+/// <summary>
+/// Issues the registry's JWTs: <c>iss</c>, <c>aud</c> (the service), <c>sub</c> (the user; absent for anonymous
+/// callers), <c>iat</c>/<c>nbf</c>/<c>exp</c>, <c>jti</c>, <c>tid</c> (the personal access token used, if any) and
+/// <c>access</c>, the list of granted scopes. Signed with the current key, whose id is the header's <c>kid</c>.
+/// </summary>
+public sealed class TokenIssuer(SigningKeys keys, IOptions<AuthOptions> options, TimeProvider time)
+{
+    /// <summary>How far clocks of replicas and clients may disagree.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    public const string AccessClaim = "access";
+    public const string TokenIdClaim = "tid";
+
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public IssuedToken Issue(Caller? caller, IReadOnlyList<AccessScope> granted)
+    {
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+
+        // Whole seconds: the JWT's times are, and issued_at must match what the token says.
+        now = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            [JwtRegisteredClaimNames.Jti] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            [AccessClaim] = granted
+                .Select(s => new Dictionary<string, object> { ["type"] = s.Type, ["name"] = s.Name, ["actions"] = s.Actions.ToList() })
+                .ToList(),
+        };
+        if (caller is not null)
+        {
+            claims[JwtRegisteredClaimNames.Sub] = caller.Name;
+            if (caller.Token is { } limit)
+            {
+                claims[TokenIdClaim] = limit.TokenId;
+            }
+        }
+
+        var token = Handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Service,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + settings.TokenLifetime).UtcDateTime,
+            Claims = claims,
+            SigningCredentials = keys.Current,
+        });
+        return new IssuedToken(token, now, (int)Math.Max(60, settings.TokenLifetime.TotalSeconds));
+    }
+}
