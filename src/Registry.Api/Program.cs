@@ -2,6 +2,7 @@ using Registry.Api;
 using Registry.Api.Auth;
 using Registry.Api.Distribution;
 using Registry.Api.Identity;
+using Registry.Api.Rest;
 using Registry.Storage;
 
 // The content root is the application's own directory, so its appsettings.json applies wherever it is started from.
@@ -12,6 +13,7 @@ var app = builder.Build();
 await app.Services.MigrateRegistryDatabaseAsync();
 await app.Services.InitializeIdentityAsync(builder.Configuration.DataDirectory());
 app.MapTokenEndpoints();
+app.MapRestApi();
 app.MapDistributionApi();
 await app.RunAsync();
 

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
+using Registry.Api.Rest;
 using Registry.Storage.Metadata;
 using Registry.Storage;
 
@@ -42,8 +44,13 @@ public static class RegistryHostExtensions
         services.AddScoped<CredentialService>();
         services.AddScoped<PermissionService>();
         services.AddScoped<TokenGrants>();
+        services.AddScoped<AccountService>();
+        services.AddScoped<AccessTokenService>();
         services.AddScoped<IAccessAuthorizer, TokenAccessAuthorizer>();
-        services.AddAuthentication().AddRegistryTokens();
+        services.AddAuthentication()
+            .AddRegistryTokens()
+            .AddScheme<AuthenticationSchemeOptions, ApiAuthenticationHandler>(ApiAuthenticationHandler.SchemeName, _ => { });
+        services.AddAuthorization();
         return services;
     }
 }

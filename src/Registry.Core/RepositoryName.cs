@@ -14,6 +14,16 @@ public static class RepositoryName
 
     public static bool IsValid([NotNullWhen(true)] string? name) => Validate(name) is null;
 
+    /// <summary>
+    /// The namespace a repository belongs to: its first component (<c>acme</c> for <c>acme/team/api</c>); null for
+    /// single-component names, which belong to the administrators.
+    /// </summary>
+    public static string? NamespaceOf(string name)
+    {
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 ? name[..slash] : null;
+    }
+
     /// <summary>Returns null when valid, otherwise why not.</summary>
     public static string? Validate(string? name)
     {

@@ -25,7 +25,7 @@ public sealed record TokenLimit(long TokenId, TokenScope Scope, string? Namespac
             return RegistryAction.None;
         }
 
-        if (Namespace is not null && !string.Equals(Namespace, RepositoryNamespace.Of(repository), StringComparison.Ordinal))
+        if (Namespace is not null && !string.Equals(Namespace, RepositoryName.NamespaceOf(repository), StringComparison.Ordinal))
         {
             return RegistryAction.None;
         }
@@ -39,14 +39,4 @@ public sealed record TokenLimit(long TokenId, TokenScope Scope, string? Namespac
         TokenScope.ReadWrite => RegistryAction.Pull | RegistryAction.Push,
         _ => RegistryAction.Pull | RegistryAction.Push | RegistryAction.Delete,
     };
-}
-
-public static class RepositoryNamespace
-{
-    /// <summary>The namespace a repository belongs to: its first component; null for single-component names, which are the administrators'.</summary>
-    public static string? Of(string repository)
-    {
-        var slash = repository.IndexOf('/', StringComparison.Ordinal);
-        return slash > 0 ? repository[..slash] : null;
-    }
 }

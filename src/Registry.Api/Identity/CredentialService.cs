@@ -39,7 +39,8 @@ public sealed class CredentialService(
     private static readonly string DummyHash = new PasswordHasher<AccountEntity>().HashPassword(new AccountEntity { Name = "-" }, "-");
 
     /// <summary>A login with a user name and a password or personal access token (Basic auth, the password grant).</summary>
-    public async Task<LoginResult> LoginAsync(string username, string secret, string? clientAddress, CancellationToken ct)
+    /// <param name="auditSuccess">False where every request carries credentials (the REST API): failures are still audited.</param>
+    public async Task<LoginResult> LoginAsync(string username, string secret, string? clientAddress, CancellationToken ct, bool auditSuccess = true)
     {
         if (await throttle.GetWaitAsync(username, clientAddress, ct) is { } wait)
         {
@@ -54,6 +55,11 @@ public sealed class CredentialService(
         if (result.Succeeded)
         {
             await throttle.RecordSuccessAsync(username, clientAddress, ct);
+            if (!auditSuccess)
+            {
+                return result;
+            }
+
             await db.Accounts.Where(a => a.Id == result.Caller!.UserId).ExecuteUpdateAsync(s => s.SetProperty(a => a.LastLoginAt, Now), ct);
             await audit.WriteAsync(AuditActions.LoginSuccess, result.Caller!.Name, result.Caller.Name,
                 detail: result.Caller.Token is { } token ? $"access token {token.TokenId}" : "password");

@@ -43,7 +43,7 @@ public sealed class PermissionService(RegistryDbContext db, IOptions<AuthOptions
             return true;
         }
 
-        var ns = RepositoryNamespace.Of(repository);
+        var ns = RepositoryName.NamespaceOf(repository);
         return ns is not null && (ns == caller.Name || await GetRoleAsync(ns, caller.UserId, ct) == OrganizationRole.Owner);
     }
 
@@ -61,7 +61,7 @@ public sealed class PermissionService(RegistryDbContext db, IOptions<AuthOptions
             return All;
         }
 
-        var ns = RepositoryNamespace.Of(repository);
+        var ns = RepositoryName.NamespaceOf(repository);
         if (ns is null)
         {
             return RegistryAction.None;

@@ -9,6 +9,9 @@ public sealed class RepositoryEntity
 
     public required string Name { get; set; }
 
+    /// <summary>The first component of the name when it has several: the owning user's or organization's name.</summary>
+    public string? Namespace { get; set; }
+
     /// <summary>Public repositories can be pulled by every signed-in user, and anonymously when that is allowed.</summary>
     public bool IsPublic { get; set; }
 

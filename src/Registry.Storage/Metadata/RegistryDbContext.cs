@@ -41,6 +41,13 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
 
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Every time is stored in UTC; SQLite does not say so when reading back, so it is said here.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -49,10 +56,12 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).HasColumnName("id");
             e.Property(x => x.Name).HasColumnName("name").HasMaxLength(255).UseCollation(OrdinalCollation);
+            e.Property(x => x.Namespace).HasColumnName("namespace").HasMaxLength(255);
             e.Property(x => x.IsPublic).HasColumnName("is_public").HasDefaultValue(false);
             e.Property(x => x.Description).HasColumnName("description").HasMaxLength(MaxDescriptionLength);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.HasIndex(x => x.Name).IsUnique();
+            e.HasIndex(x => x.Namespace);
         });
 
         modelBuilder.Entity<BlobEntity>(e =>
@@ -274,3 +283,8 @@ public sealed class PostgresRegistryDbContext(DbContextOptions<PostgresRegistryD
     // The database's default collation may be locale-aware; the API promises lexical (byte) order.
     protected override string? OrdinalCollation => "C";
 }
+
+/// <summary>Marks times read from the store as UTC, which is how they were written.</summary>
+internal sealed class UtcDateTimeConverter() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTime, DateTime>(
+    v => v.Kind == DateTimeKind.Local ? v.ToUniversalTime() : DateTime.SpecifyKind(v, DateTimeKind.Utc),
+    v => DateTime.SpecifyKind(v, DateTimeKind.Utc));

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Registry.Core;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -11,8 +12,9 @@ internal static class MetadataSql
 {
     public static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, bool isPublic, DateTime now, CancellationToken ct)
     {
+        var ns = RepositoryName.NamespaceOf(name);
         await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO repositories (name, is_public, created_at) VALUES ({name}, {isPublic}, {now}) ON CONFLICT (name) DO NOTHING", ct);
+            $"INSERT INTO repositories (name, namespace, is_public, created_at) VALUES ({name}, {ns}, {isPublic}, {now}) ON CONFLICT (name) DO NOTHING", ct);
         return await db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstAsync(ct);
     }
 

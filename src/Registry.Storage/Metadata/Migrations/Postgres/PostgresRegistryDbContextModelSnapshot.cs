@@ -504,10 +504,17 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnName("name")
                         .UseCollation("C");
 
+                    b.Property<string>("Namespace")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("namespace");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
+
+                    b.HasIndex("Namespace");
 
                     b.ToTable("repositories", (string)null);
                 });

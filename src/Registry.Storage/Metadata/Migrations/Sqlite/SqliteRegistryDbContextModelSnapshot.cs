@@ -485,10 +485,17 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<string>("Namespace")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("namespace");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
+
+                    b.HasIndex("Namespace");
 
                     b.ToTable("repositories", (string)null);
                 });

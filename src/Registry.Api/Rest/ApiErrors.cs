@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Registry.Api.Identity;
+
+namespace Registry.Api.Rest;
+
+/// <summary>The REST API's error body, in the same shape as the distribution API's: <c>{"errors":[{"code","message"}]}</c>.</summary>
+public static class ApiErrors
+{
+    public static async Task WriteAsync(HttpContext context, int status, string code, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        var body = new { errors = new[] { new { code, message } } };
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted);
+    }
+
+    /// <summary>Turns refusals of the identity services into the API's statuses and codes.</summary>
+    public static async ValueTask<object?> HandleAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(invocation);
+        }
+        catch (IdentityException e)
+        {
+            var (status, code) = e.Error switch
+            {
+                IdentityError.Invalid => (StatusCodes.Status400BadRequest, "INVALID"),
+                IdentityError.NotFound => (StatusCodes.Status404NotFound, "NOT_FOUND"),
+                IdentityError.Conflict => (StatusCodes.Status409Conflict, "CONFLICT"),
+                _ => (StatusCodes.Status403Forbidden, "DENIED"),
+            };
+            await WriteAsync(invocation.HttpContext, status, code, e.Message);
+            return null;
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteAsync(invocation.HttpContext, StatusCodes.Status400BadRequest, "INVALID", e.Message);
+            return null;
+        }
+    }
+}
