@@ -1,9 +1,15 @@
 using Registry.Api;
 using Registry.Api.Auth;
+using Registry.Api.Cli;
 using Registry.Api.Distribution;
 using Registry.Api.Identity;
 using Registry.Api.Rest;
 using Registry.Storage;
+
+if (AdminCli.IsAdminCommand(args))
+{
+    return await AdminCli.RunAsync(args, CancellationToken.None);
+}
 
 // The content root is the application's own directory, so its appsettings.json applies wherever it is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -16,6 +22,7 @@ app.MapTokenEndpoints();
 app.MapRestApi();
 app.MapDistributionApi();
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so tests can host the application in process.</summary>
 public partial class Program;

@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Storage.Blobs;
 using Registry.Storage.Services;
@@ -62,6 +63,7 @@ internal static class BlobEndpoints
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
+        await DistributionApi.AuditAsync(context, AuditActions.BlobDelete, $"{route.Name}@{digest}", null);
     }
 
     private static void SetHeaders(HttpResponse response, Digest digest)

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Registry.Api.Access;
 using Registry.Api.Auth;
+using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Core.Access;
 using Registry.Storage.Services;
@@ -141,6 +142,11 @@ public static partial class DistributionApi
 
         return scopes;
     }
+
+    /// <summary>Records a change made through the distribution API, by the token's user.</summary>
+    internal static Task AuditAsync(HttpContext context, string action, string target, string? detail) =>
+        context.RequestServices.GetRequiredService<AuditLog>()
+            .WriteAsync(action, context.User.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value, target, detail: detail);
 
     private static async Task FailAsync(HttpContext context, ErrorCode error, string? detail)
     {

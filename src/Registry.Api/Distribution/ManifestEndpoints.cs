@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Primitives;
+using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Services;
@@ -51,6 +52,7 @@ internal static class ManifestEndpoints
         }
 
         response.ContentLength = 0;
+        await DistributionApi.AuditAsync(context, AuditActions.ManifestPush, $"{route.Name}{(reference.Tag is null ? "@" : ":")}{route.Reference}", result.Digest.ToString());
     }
 
     public static async Task DeleteAsync(HttpContext context, DistributionRoute.Manifest route)
@@ -69,6 +71,7 @@ internal static class ManifestEndpoints
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
+        await DistributionApi.AuditAsync(context, AuditActions.ManifestDelete, $"{route.Name}{(reference.Tag is null ? "@" : ":")}{route.Reference}", null);
     }
 
     private static ManifestReference ParseReference(string value) =>

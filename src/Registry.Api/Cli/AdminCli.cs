@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Registry.Api.Identity;
+using Registry.Storage;
+using Registry.Storage.Metadata;
+
+namespace Registry.Api.Cli;
+
+/// <summary>
+/// <c>Registry.Api admin …</c>: account chores for operators, run against the same configuration and database as
+/// the server (the server may be running). Passwords are read from standard input with <c>--password-stdin</c>,
+/// otherwise generated and printed once.
+/// </summary>
+public static class AdminCli
+{
+    public static bool IsAdminCommand(string[] args) => args is ["admin", ..];
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var name = new Argument<string>("NAME") { Description = "The user's name" };
+        var admin = new Option<bool>("--admin") { Description = "Make the user an administrator" };
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input" };
+
+        var create = new Command("create-user", "Create a user") { name, admin, passwordStdin };
+        create.SetAction((parsed, token) => WithServicesAsync(args, async services =>
+        {
+            var password = await PasswordAsync(parsed.GetValue(passwordStdin));
+            var accounts = services.GetRequiredService<AccountService>();
+            var user = await accounts.CreateUserAsync(parsed.GetValue(name)!, password.Value, parsed.GetValue(admin), token);
+            await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.UserCreate, "cli", user.Name, detail: user.IsAdmin ? "administrator" : null);
+            await Console.Out.WriteLineAsync($"created user {user.Name}{(user.IsAdmin ? " (administrator)" : string.Empty)}");
+            PrintGenerated(password);
+        }));
+
+        var reset = new Command("reset-password", "Set a user's password") { name, passwordStdin };
+        reset.SetAction((parsed, token) => WithServicesAsync(args, async services =>
+        {
+            var password = await PasswordAsync(parsed.GetValue(passwordStdin));
+            await services.GetRequiredService<AccountService>().SetPasswordAsync(parsed.GetValue(name)!, password.Value, token);
+            await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.PasswordChange, "cli", parsed.GetValue(name));
+            await Console.Out.WriteLineAsync($"password of {parsed.GetValue(name)} set");
+            PrintGenerated(password);
+        }));
+
+        var rotate = new Command("rotate-signing-key", "Sign new tokens with a new key; tokens of the old key stay valid until they expire");
+        rotate.SetAction((parsed, token) => WithServicesAsync(args, async services =>
+        {
+            var keys = services.GetRequiredService<SigningKeys>();
+            await keys.EnsureKeyAsync(token);
+            var id = await keys.RotateAsync(token);
+            await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.SigningKeyRotate, "cli", id);
+            await Console.Out.WriteLineAsync($"tokens are now signed with key {id}");
+        }));
+
+        var root = new RootCommand("Registry administration") { new Command("admin", "Administer accounts and keys") { create, reset, rotate } };
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration(), ct);
+    }
+
+    private static async Task<int> WithServicesAsync(string[] args, Func<IServiceProvider, Task> body)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
+        builder.Services.AddRegistryIdentity();
+        await using var app = builder.Build();
+        try
+        {
+            await app.Services.MigrateRegistryDatabaseAsync();
+            await using var scope = app.Services.CreateAsyncScope();
+            await body(scope.ServiceProvider);
+            return 0;
+        }
+        catch (IdentityException e)
+        {
+            await Console.Error.WriteLineAsync($"registry admin: {e.Message}");
+            return 1;
+        }
+    }
+
+    private sealed record Password(string Value, bool Generated);
+
+    private static async Task<Password> PasswordAsync(bool fromStdin)
+    {
+        if (!fromStdin)
+        {
+            return new Password(Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_'), Generated: true);
+        }
+
+        var line = await Console.In.ReadLineAsync() ?? string.Empty;
+        return new Password(line.TrimEnd('\r', '\n'), Generated: false);
+    }
+
+    private static void PrintGenerated(Password password)
+    {
+        if (password.Generated)
+        {
+            Console.Out.WriteLine($"password: {password.Value}");
+        }
+    }
+}
