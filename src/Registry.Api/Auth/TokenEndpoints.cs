@@ -35,7 +35,7 @@ public static class TokenEndpoints
         {
             if (!TryReadBasic(context, out var username, out var secret))
             {
-                await DistributionErrors.WriteAsync(context, ErrorCode.Unauthorized, "credentials must be HTTP Basic");
+                await DistributionErrors.WriteAsync(context, ErrorCode.Unauthorized, "credentials must be HTTP Basic with a user name and a password or access token");
                 return;
             }
 

@@ -8,6 +8,10 @@ namespace Registry.Storage.Metadata;
 /// </summary>
 public abstract class RegistryDbContext(DbContextOptions options) : DbContext(options)
 {
+    public const int MaxAccountNameLength = 64;
+
+    public const int MaxDescriptionLength = 4000;
+
     public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
 
     public DbSet<BlobEntity> Blobs => Set<BlobEntity>();
@@ -270,10 +274,6 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.BlockedUntil).HasColumnName("blocked_until");
         });
     }
-
-    public const int MaxAccountNameLength = 64;
-
-    public const int MaxDescriptionLength = 4000;
 }
 
 public sealed class SqliteRegistryDbContext(DbContextOptions<SqliteRegistryDbContext> options) : RegistryDbContext(options);
