@@ -10,13 +10,14 @@ namespace Registry.E2E.Tests;
 /// <summary>The Docker engine (docker load / tag / push / pull / run) against the registry under test.</summary>
 public sealed partial class DockerClientTests(RegistryFixture fixture) : IClassFixture<RegistryFixture>, IAsyncLifetime, IDisposable
 {
-    private readonly DockerCli _docker = DockerCli.Default;
     private readonly List<string> _createdReferences = [];
     private readonly TemporaryDirectory _directory = new("e2e-docker");
+    private DockerCli _docker = DockerCli.Default;
 
     private IRegistryServer Registry => fixture.Registry;
 
-    public Task InitializeAsync() => _docker.EnsureAvailableAsync();
+    // Logged in as the registry's admin, in a docker configuration of this test's own.
+    public async Task InitializeAsync() => _docker = await RegistryUnderTest.DockerLoggedInAsync(Registry, _directory.Combine("docker-config"));
 
     public async Task DisposeAsync()
     {
@@ -136,7 +137,7 @@ public sealed partial class DockerClientTests(RegistryFixture fixture) : IClassF
     /// <summary>The manifest of the tag lists its layers, and each layer blob is served in that repository.</summary>
     private async Task AssertLayersServedAsync(string repository, string tag, int layerCount, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = Registry.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
+        using var http = RegistryAuthHandler.CreateClient(Registry, timeout: TimeSpan.FromMinutes(1));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repository}/manifests/{tag}");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ImageMediaTypes.DockerManifest));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ImageMediaTypes.OciManifest));

@@ -21,11 +21,13 @@ public sealed class PodmanPullTests(RegistryFixture fixture) : IClassFixture<Reg
         var layout = _directory.Combine("layout");
         await image.WriteOciLayoutAsync(layout, "v1", ct);
         var reference = $"{fixture.Registry.HostPort}/{TestNames.Repository("podman")}:v1";
-        await SkopeoCli.CopyAsync($"oci:{layout}:v1", $"docker://{reference}", cancellationToken: ct);
+        // Logged in as admin through an auth file of this test's own, never the user's.
+        var authFile = RegistryUnderTest.WriteAdminAuthFile(fixture.Registry, _directory.Combine("auth.json"));
+        await SkopeoCli.WithAuthFile(authFile).CopyAsync($"oci:{layout}:v1", $"docker://{reference}", cancellationToken: ct);
 
         try
         {
-            await PodmanAsync(["pull", "--tls-verify=false", reference], ct);
+            await PodmanAsync(["pull", "--tls-verify=false", "--authfile", authFile, reference], ct);
             var digest = await PodmanAsync(["image", "inspect", "--format", "{{.Digest}}", reference], ct);
             Assert.Equal(image.OciManifest.Digest, digest.StandardOutput.Trim());
             var id = await PodmanAsync(["image", "inspect", "--format", "{{.Id}}", reference], ct);

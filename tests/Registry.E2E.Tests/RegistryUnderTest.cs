@@ -18,6 +18,42 @@ internal static class RegistryUnderTest
         => IsReference
             ? await ReferenceRegistry.StartAsync(cancellationToken).ConfigureAwait(false)
             : await RegistryProcess.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A docker client with its own configuration in <paramref name="configDirectory"/>, logged in
+    /// as the registry's admin; without a login when the registry asks for none (the reference registry).
+    /// </summary>
+    public static async Task<DockerCli> DockerLoggedInAsync(
+        IRegistryServer registry, string configDirectory, CancellationToken cancellationToken = default)
+    {
+        var docker = DockerCli.Default.WithConfigDirectory(configDirectory);
+        await docker.EnsureAvailableAsync(cancellationToken).ConfigureAwait(false);
+        if (registry.Admin is { } admin)
+        {
+            (await docker.LoginAsync(registry.HostPort, admin, cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+        }
+
+        return docker;
+    }
+
+    /// <summary>
+    /// The path of an auth file (docker config.json format, for skopeo and podman <c>--authfile</c>) with the
+    /// registry's admin; an empty one when the registry asks for no login. No client then reads the user's own credentials.
+    /// </summary>
+    public static string WriteAdminAuthFile(IRegistryServer registry, string path)
+    {
+        if (registry.Admin is { } admin)
+        {
+            admin.WriteAuthFile(path, registry.HostPort);
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, """{"auths":{}}""");
+        }
+
+        return path;
+    }
 }
 
 /// <summary>One registry under test shared by the tests of a class; each test uses its own repositories.</summary>

@@ -14,11 +14,16 @@ public sealed class SkopeoCopyTests(TwoRegistriesFixture fixture) : IClassFixtur
 
     public void Dispose() => _directory.Dispose();
 
+    // Logged in to ours as admin through an auth file of this test's own; the reference registry asks for no login.
+    private SkopeoCli LoggedInSkopeo()
+        => SkopeoCli.WithAuthFile(RegistryUnderTest.WriteAdminAuthFile(fixture.Registry, _directory.Combine("auth.json")));
+
     [Fact]
     public async Task Copy_from_the_reference_registry_into_ours_and_back_preserves_the_digest()
     {
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
+        var skopeo = LoggedInSkopeo();
         var image = TestImages.Create(layerCount: 3);
         var repository = TestNames.Repository("copy");
         var layout = _directory.Combine("layout");
@@ -27,14 +32,14 @@ public sealed class SkopeoCopyTests(TwoRegistriesFixture fixture) : IClassFixtur
         var atOurs = $"docker://{fixture.Registry.HostPort}/{repository}:v1";
         var backAtReference = $"docker://{fixture.Reference.HostPort}/{repository}-back:v1";
 
-        await SkopeoCli.CopyAsync($"oci:{layout}:v1", atReference, PreserveDigests, ct);
-        await SkopeoCli.CopyAsync(atReference, atOurs, PreserveDigests, ct);
-        await SkopeoCli.CopyAsync(atOurs, backAtReference, PreserveDigests, ct);
+        await skopeo.CopyAsync($"oci:{layout}:v1", atReference, PreserveDigests, ct);
+        await skopeo.CopyAsync(atReference, atOurs, PreserveDigests, ct);
+        await skopeo.CopyAsync(atOurs, backAtReference, PreserveDigests, ct);
 
         var expected = image.OciManifest.Digest;
-        Assert.Equal(expected, await SkopeoCli.RawDigestAsync(atOurs, ct));
-        Assert.Equal(expected, await SkopeoCli.InspectAsync(atOurs, "{{.Digest}}", cancellationToken: ct));
-        Assert.Equal(expected, await SkopeoCli.RawDigestAsync(backAtReference, ct));
+        Assert.Equal(expected, await skopeo.RawDigestAsync(atOurs, ct));
+        Assert.Equal(expected, await skopeo.InspectAsync(atOurs, "{{.Digest}}", cancellationToken: ct));
+        Assert.Equal(expected, await skopeo.RawDigestAsync(backAtReference, ct));
         await AssertBlobsServedAsync(repository, image, ct);
     }
 
@@ -43,6 +48,7 @@ public sealed class SkopeoCopyTests(TwoRegistriesFixture fixture) : IClassFixtur
     {
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
+        var skopeo = LoggedInSkopeo();
         var index = TestImages.CreateMultiPlatform();
         var repository = TestNames.Repository("multi");
         var layout = _directory.Combine("layout");
@@ -50,16 +56,16 @@ public sealed class SkopeoCopyTests(TwoRegistriesFixture fixture) : IClassFixtur
         var atReference = $"docker://{fixture.Reference.HostPort}/{repository}:v1";
         var atOurs = $"docker://{fixture.Registry.HostPort}/{repository}:v1";
 
-        await SkopeoCli.CopyAsync($"oci:{layout}:v1", atReference, AllAndPreserveDigests, ct);
-        await SkopeoCli.CopyAsync(atReference, atOurs, AllAndPreserveDigests, ct);
+        await skopeo.CopyAsync($"oci:{layout}:v1", atReference, AllAndPreserveDigests, ct);
+        await skopeo.CopyAsync(atReference, atOurs, AllAndPreserveDigests, ct);
 
-        Assert.Equal(index.Index.Digest, await SkopeoCli.RawDigestAsync(atOurs, ct));
+        Assert.Equal(index.Index.Digest, await skopeo.RawDigestAsync(atOurs, ct));
         foreach (var image in index.Images)
         {
             var child = $"docker://{fixture.Registry.HostPort}/{repository}@{image.OciManifest.Digest}";
-            Assert.Equal(image.OciManifest.Digest, await SkopeoCli.RawDigestAsync(child, ct));
+            Assert.Equal(image.OciManifest.Digest, await skopeo.RawDigestAsync(child, ct));
             // Resolving the tag for a platform goes through the index to that platform's config.
-            var architecture = await SkopeoCli.InspectAsync(
+            var architecture = await skopeo.InspectAsync(
                 atOurs, "{{.Architecture}}", ["--override-os", "linux", "--override-arch", image.Architecture], ct);
             Assert.Equal(image.Architecture, architecture);
             await AssertBlobsServedAsync(repository, image, ct);
@@ -69,7 +75,7 @@ public sealed class SkopeoCopyTests(TwoRegistriesFixture fixture) : IClassFixtur
     /// <summary>Every blob of the image is served from the repository with its size.</summary>
     private async Task AssertBlobsServedAsync(string repository, TestImage image, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = fixture.Registry.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
+        using var http = RegistryAuthHandler.CreateClient(fixture.Registry, timeout: TimeSpan.FromMinutes(1));
         foreach (var blob in image.Blobs)
         {
             using var head = new HttpRequestMessage(HttpMethod.Head, $"/v2/{repository}/blobs/{blob.Digest}");

@@ -10,9 +10,20 @@ public sealed class DockerCli
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>The client with the user's own configuration: for commands that need no login.</summary>
     public static DockerCli Default { get; } = new();
 
     public string Executable { get; init; } = "docker";
+
+    /// <summary>
+    /// The client configuration directory (<c>docker --config DIR</c>), where <c>docker login</c>
+    /// keeps credentials; null for the user's <c>~/.docker</c>. Tests that log in use their own,
+    /// so a login never reaches the user's configuration or another test.
+    /// </summary>
+    public string? ConfigDirectory { get; init; }
+
+    /// <summary>A client with its own configuration directory (see <see cref="ConfigDirectory"/>).</summary>
+    public DockerCli WithConfigDirectory(string path) => new() { Executable = Executable, ConfigDirectory = path };
 
     /// <summary>True when the client runs and a daemon answers.</summary>
     public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default)
@@ -47,9 +58,7 @@ public sealed class DockerCli
     /// <summary>Runs <c>docker ARGS</c>; a non-zero exit code is returned, not thrown.</summary>
     public Task<ProcessResult> RunAsync(
         IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        return ProcessRunner.RunAsync(Executable, arguments, timeout ?? DefaultTimeout, cancellationToken: cancellationToken);
-    }
+        => RunWithInputAsync(arguments, standardInput: null, timeout, cancellationToken);
 
     /// <summary>Runs <c>docker ARGS</c> and throws unless it exits 0.</summary>
     public async Task<ProcessResult> RunCheckedAsync(
@@ -58,6 +67,17 @@ public sealed class DockerCli
         var result = await RunAsync(arguments, timeout, cancellationToken).ConfigureAwait(false);
         return result.EnsureSuccess();
     }
+
+    /// <summary>
+    /// <c>docker login REGISTRY -u USER --password-stdin</c>; a refusal is returned, not thrown (tests assert on it).
+    /// </summary>
+    public Task<ProcessResult> LoginAsync(string registry, RegistryCredentials credentials, CancellationToken cancellationToken = default)
+        => RunWithInputAsync(
+            ["login", registry, "--username", credentials.Username, "--password-stdin"], credentials.Password, timeout: null, cancellationToken);
+
+    /// <summary><c>docker logout REGISTRY</c>: the next commands for it go anonymously.</summary>
+    public Task<ProcessResult> LogoutAsync(string registry, CancellationToken cancellationToken = default)
+        => RunCheckedAsync(["logout", registry], cancellationToken: cancellationToken);
 
     /// <summary><c>docker load -i ARCHIVE</c>; returns the references it loaded.</summary>
     public async Task<IReadOnlyList<string>> LoadAsync(string archivePath, CancellationToken cancellationToken = default)
@@ -83,6 +103,14 @@ public sealed class DockerCli
 
     public Task<ProcessResult> PullAsync(string reference, CancellationToken cancellationToken = default)
         => RunCheckedAsync(["pull", reference], cancellationToken: cancellationToken);
+
+    /// <summary><c>docker push</c> whose refusal is returned, not thrown.</summary>
+    public Task<ProcessResult> TryPushAsync(string reference, CancellationToken cancellationToken = default)
+        => RunAsync(["push", reference], cancellationToken: cancellationToken);
+
+    /// <summary><c>docker pull</c> whose refusal is returned, not thrown.</summary>
+    public Task<ProcessResult> TryPullAsync(string reference, CancellationToken cancellationToken = default)
+        => RunAsync(["pull", reference], cancellationToken: cancellationToken);
 
     /// <summary><c>docker rmi</c>; a missing image is not an error (for clean-up).</summary>
     public Task<ProcessResult> RemoveImageAsync(string reference, bool force = false, CancellationToken cancellationToken = default)
@@ -118,5 +146,13 @@ public sealed class DockerCli
         var result = await RunAsync(["image", "inspect", "--format", "{{.Id}}", reference], cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         return result.Succeeded;
+    }
+
+    private Task<ProcessResult> RunWithInputAsync(
+        IEnumerable<string> arguments, string? standardInput, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        IEnumerable<string> all = ConfigDirectory is null ? arguments : ["--config", ConfigDirectory, .. arguments];
+        return ProcessRunner.RunAsync(
+            Executable, all, timeout ?? DefaultTimeout, standardInput: standardInput, cancellationToken: cancellationToken);
     }
 }

@@ -15,6 +15,9 @@ public interface IRegistryServer : IAsyncDisposable
     /// <summary>Where the registry keeps its data; it survives <see cref="Kill"/> and restarts.</summary>
     string DataDirectory { get; }
 
+    /// <summary>A user with every right (our registry's <c>admin</c>); null when the registry asks for no login.</summary>
+    RegistryCredentials? Admin { get; }
+
     /// <summary>What the server process printed so far.</summary>
     string Output { get; }
 

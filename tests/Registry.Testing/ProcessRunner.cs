@@ -10,7 +10,8 @@ public static class ProcessRunner
     /// <summary>
     /// Runs <paramref name="fileName"/> with an argument list (no shell). A non-zero exit code
     /// is returned, not thrown; a timeout kills the process tree and throws
-    /// <see cref="TimeoutException"/> with what it printed so far.
+    /// <see cref="TimeoutException"/> with what it printed so far. <paramref name="standardInput"/>
+    /// is written to the command's stdin (a secret for <c>--password-stdin</c>), then stdin is closed.
     /// </summary>
     public static async Task<ProcessResult> RunAsync(
         string fileName,
@@ -18,6 +19,7 @@ public static class ProcessRunner
         TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string?>? environment = null,
         string? workingDirectory = null,
+        string? standardInput = null,
         CancellationToken cancellationToken = default)
     {
         var args = arguments.ToList();
@@ -29,10 +31,22 @@ public static class ProcessRunner
             throw new InvalidOperationException($"Could not start {fileName}.");
         }
 
-        // No input: a command that reads stdin sees end-of-file instead of hanging.
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken).ConfigureAwait(false);
+            }
+
+            // Then no more input: a command that reads stdin sees end-of-file instead of hanging.
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The command exited without reading its input; its exit code and output tell why.
+        }
 
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout ?? DefaultTimeout);

@@ -59,6 +59,9 @@ public sealed class ReferenceRegistry : IRegistryServer
 
     public string DataDirectory { get; }
 
+    /// <summary>The reference registry runs without authentication.</summary>
+    public RegistryCredentials? Admin => null;
+
     public string Output => _process?.Output ?? string.Empty;
 
     public static async Task<ReferenceRegistry> StartAsync(CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Security.Cryptography;
 
 namespace Registry.Testing;
 
@@ -6,9 +7,16 @@ namespace Registry.Testing;
 /// Our registry as a real child process: <c>dotnet Registry.Api.dll --urls http://127.0.0.1:PORT</c>
 /// from the solution's build output, with <c>REGISTRY_DATA_DIR</c> set. A test can kill it
 /// (SIGKILL) and restart it on the same port and data directory.
+/// Authentication is on as in production, and stricter by default: user <c>admin</c> gets a random
+/// password (<see cref="AdminPassword"/>) and anonymous pulls are off
+/// (<c>Registry__Auth__AnonymousPull=false</c>); the environment argument overrides both.
 /// </summary>
 public sealed class RegistryProcess : IRegistryServer
 {
+    public const string AdminUsername = "admin";
+    public const string AdminPasswordVariable = "REGISTRY_ADMIN_PASSWORD";
+    public const string AnonymousPullVariable = "Registry__Auth__AnonymousPull";
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TemporaryDirectory? _ownedDirectory;
@@ -30,6 +38,8 @@ public sealed class RegistryProcess : IRegistryServer
             // Development would read user secrets and show developer pages; tests want production behaviour.
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["DOTNET_ENVIRONMENT"] = "Production",
+            [AdminPasswordVariable] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            [AnonymousPullVariable] = "false",
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
@@ -37,6 +47,8 @@ public sealed class RegistryProcess : IRegistryServer
         }
 
         _environment = merged;
+        AdminPassword = merged[AdminPasswordVariable]
+            ?? throw new ArgumentException($"{AdminPasswordVariable} must not be removed: the tests log in as admin.", nameof(environment));
     }
 
     public string Name => "registry";
@@ -49,10 +61,17 @@ public sealed class RegistryProcess : IRegistryServer
 
     public string DataDirectory { get; }
 
+    /// <summary>The password of <c>admin</c>, set at the first start of a data directory.</summary>
+    public string AdminPassword { get; }
+
+    public RegistryCredentials Admin => new(AdminUsername, AdminPassword);
+
+    RegistryCredentials? IRegistryServer.Admin => Admin;
+
     public string Output => _process?.Output ?? string.Empty;
 
     /// <summary>
-    /// Starts the registry and waits until <c>GET /v2/</c> answers 200.
+    /// Starts the registry and waits until <c>GET /v2/</c> answers (200, or 401 with a challenge).
     /// </summary>
     /// <param name="dataDirectory">Reuse this data directory (kept on dispose); null for a fresh temporary one.</param>
     /// <param name="port">Listen on this port; null for a free one.</param>

@@ -2,7 +2,11 @@ using System.Net;
 
 namespace Registry.Testing;
 
-/// <summary>Waits until a freshly started registry answers <c>GET /v2/</c> with 200.</summary>
+/// <summary>
+/// Waits until a freshly started registry answers <c>GET /v2/</c>: 200, or 401 with the
+/// <c>Docker-Distribution-API-Version</c> header when it asks for a login (the header tells the
+/// registry's own answer from some other server's 401).
+/// </summary>
 internal static class RegistryReadiness
 {
     public static async Task WaitAsync(
@@ -24,7 +28,8 @@ internal static class RegistryReadiness
             try
             {
                 using var response = await http.GetAsync(probe, cancellationToken).ConfigureAwait(false);
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode == HttpStatusCode.OK
+                    || (response.StatusCode == HttpStatusCode.Unauthorized && response.Headers.Contains("Docker-Distribution-API-Version")))
                 {
                     return;
                 }
@@ -44,7 +49,7 @@ internal static class RegistryReadiness
         }
 
         throw new TimeoutException(
-            $"The {name} did not answer GET {probe} with 200 within {timeout} (last: {last}).\n"
+            $"The {name} did not answer GET {probe} with 200 (or a 401 challenge) within {timeout} (last: {last}).\n"
             + $"--- its output ---\n{process.Output}");
     }
 }

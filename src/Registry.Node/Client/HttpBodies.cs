@@ -32,7 +32,10 @@ internal static class HttpBodies
         }
     }
 
-    /// <summary>The first entry of a distribution error body, <c>{"errors":[{"code","message"}]}</c>, if the body is one.</summary>
+    /// <summary>
+    /// The first entry of a distribution error body, <c>{"errors":[{"code","message"}]}</c>, or an
+    /// OAuth2 token error, <c>{"error","error_description"}</c>, if the body is one.
+    /// </summary>
     public static async Task<(string? Code, string? Message)> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
@@ -45,6 +48,13 @@ internal static class HttpBodies
                 return (
                     first.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
                     first.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null);
+            }
+
+            if (document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
+            {
+                return (
+                    error.GetString(),
+                    document.RootElement.TryGetProperty("error_description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null);
             }
         }
         catch (Exception e) when (e is JsonException or RegistryClientException or HttpRequestException or IOException)

@@ -115,9 +115,12 @@ internal sealed class RegistryAuthenticator
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
+            // The server's reason ("token is inactive", "token has expired") is what the user can act on.
+            var (_, reason) = await HttpBodies.ReadErrorAsync(response, timeout.Token).ConfigureAwait(false);
+            var because = reason is null ? "" : $": {reason}";
             throw Unauthorized(credential is null
-                ? $"the token server of {_registry} refused anonymous access to {repository}{NoticeSuffix()}"
-                : $"the token server of {_registry} refused the credentials of {credential.Username ?? "the identity token"}");
+                ? $"the token server of {_registry} refused anonymous access to {repository}{because}"
+                : $"the token server of {_registry} refused the credentials of {credential.Username ?? "the identity token"}{because}");
         }
 
         if (!response.IsSuccessStatusCode)

@@ -10,7 +10,7 @@ namespace Registry.Node.Tests.Cli;
 /// <summary><c>images</c>, <c>rmi</c>, <c>prune</c> and <c>inspect</c>, run as the built executable.</summary>
 public sealed class ImageCommandTests(RegistryFixture fixture) : IClassFixture<RegistryFixture>, IDisposable
 {
-    private readonly NodeCliProcess _cli = new();
+    private readonly NodeCliProcess _cli = new(fixture.Registry);
 
     public void Dispose() => _cli.Dispose();
 

@@ -4,7 +4,8 @@ namespace Registry.Node.Tests.Cli;
 
 /// <summary>
 /// Runs the built <c>registry-node</c> executable as a child process with its own <c>--root</c>
-/// and an empty docker config directory, so the host's state and credentials never leak in.
+/// and a docker config directory of its own, so the host's state and credentials never leak in.
+/// Given a registry, the config holds its admin's login, as <c>docker login</c> writes it.
 /// </summary>
 internal sealed class NodeCliProcess : IDisposable
 {
@@ -12,14 +13,23 @@ internal sealed class NodeCliProcess : IDisposable
 
     private readonly TemporaryDirectory _directory = new("node-cli");
 
-    public NodeCliProcess()
+    public NodeCliProcess(IRegistryServer? loggedInTo = null)
     {
         Directory.CreateDirectory(DockerConfig);
+        if (loggedInTo?.Admin is { } admin)
+        {
+            LogIn(loggedInTo.HostPort, admin);
+        }
     }
 
     public string Root => _directory.Combine("root");
 
-    private string DockerConfig => _directory.Combine("docker");
+    /// <summary>The <c>DOCKER_CONFIG</c> directory the command runs with.</summary>
+    public string DockerConfig => _directory.Combine("docker");
+
+    /// <summary>Writes <c>config.json</c> with these credentials for <paramref name="hostPort"/> (replacing any other login).</summary>
+    public void LogIn(string hostPort, RegistryCredentials credentials)
+        => credentials.WriteAuthFile(Path.Combine(DockerConfig, "config.json"), hostPort);
 
     /// <summary>The apphost next to the project's build output; building the test project builds it.</summary>
     public static string Executable

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using Registry.Core;
 using Registry.Node.Snapshots;
 using Registry.Node.Tests.Client;
@@ -9,7 +11,7 @@ namespace Registry.Node.Tests.Cli;
 /// <summary>The <c>pull</c> command, run as the built executable against our registry.</summary>
 public sealed class PullCommandTests(RegistryFixture fixture) : IClassFixture<RegistryFixture>, IDisposable
 {
-    private readonly NodeCliProcess _cli = new();
+    private readonly NodeCliProcess _cli = new(fixture.Registry);
 
     public void Dispose() => _cli.Dispose();
 
@@ -42,7 +44,7 @@ public sealed class PullCommandTests(RegistryFixture fixture) : IClassFixture<Re
         // util-linux's script gives the child a pseudo-terminal for its stdout.
         var result = await ProcessRunner.RunAsync(
             "script", ["--quiet", "--return", "--command", command, "/dev/null"], TimeSpan.FromMinutes(2),
-            new Dictionary<string, string?> { ["TERM"] = "xterm-256color", ["COLUMNS"] = "120", ["DOCKER_CONFIG"] = _cli.Root });
+            new Dictionary<string, string?> { ["TERM"] = "xterm-256color", ["COLUMNS"] = "120", ["DOCKER_CONFIG"] = _cli.DockerConfig });
 
         Assert.True(result.ExitCode == 0, result.ToString());
         foreach (var layer in image.Layers)
@@ -148,9 +150,69 @@ public sealed class PullCommandTests(RegistryFixture fixture) : IClassFixture<Re
         Assert.Contains("os/arch", result.StandardError, StringComparison.Ordinal);
     }
 
-    private async Task<string> PushAsync(TestImage image)
+    [Fact]
+    public async Task A_pull_of_a_private_image_with_a_token_in_the_docker_config_succeeds()
     {
-        var repository = RegistryFixture.NewRepository("cli");
+        var (user, api) = await fixture.CreateUserAsync();
+        using var _ = api;
+        var token = await api.CreateTokenAsync("node-cli", "read");
+        var image = TestImages.Create(layerCount: 1);
+        var reference = await PushAsync(image, $"{user.Username}/app");
+        using var cli = new NodeCliProcess();
+        cli.LogIn(fixture.Registry.HostPort, token.For(user.Username));
+
+        var result = await cli.RunAsync("pull", reference);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"Digest: {image.OciManifest.Digest}", Lines(result.StandardOutput));
+    }
+
+    [Fact]
+    public async Task A_pull_with_the_identity_token_docker_login_stores_succeeds()
+    {
+        var image = TestImages.Create(layerCount: 1);
+        var reference = await PushAsync(image);
+        var refreshToken = await fixture.RefreshTokenAsync(fixture.Registry.Admin);
+        using var cli = new NodeCliProcess();
+        // As docker login writes it after a password login: the user name with an empty password, and the refresh token.
+        await File.WriteAllTextAsync(Path.Combine(cli.DockerConfig, "config.json"), new JsonObject
+        {
+            ["auths"] = new JsonObject
+            {
+                [fixture.Registry.HostPort] = new JsonObject
+                {
+                    ["auth"] = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryProcess.AdminUsername}:")),
+                    ["identitytoken"] = refreshToken,
+                },
+            },
+        }.ToJsonString());
+
+        var result = await cli.RunAsync("pull", reference);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"Digest: {image.OciManifest.Digest}", Lines(result.StandardOutput));
+    }
+
+    [Fact]
+    public async Task A_pull_of_a_private_image_without_credentials_exits_1_saying_anonymous_access_was_refused()
+    {
+        var reference = await PushAsync(TestImages.Create(layerCount: 1));
+        using var cli = new NodeCliProcess();
+
+        var result = await cli.RunAsync("pull", reference);
+
+        Assert.Equal(1, result.ExitCode);
+        var repository = reference[(fixture.Registry.HostPort.Length + 1)..^":v1".Length];
+        var message = Assert.Single(Lines(result.StandardError));
+        Assert.StartsWith(
+            $"Error response from registry: the token server of {fixture.Registry.HostPort} refused anonymous access to {repository}",
+            message,
+            StringComparison.Ordinal);
+    }
+
+    private async Task<string> PushAsync(TestImage image, string? repository = null)
+    {
+        repository ??= RegistryFixture.NewRepository("cli");
         using var push = new DistributionPush(fixture.Registry);
         await push.PushImageAsync(repository, "v1", image);
         return $"{fixture.Registry.HostPort}/{repository}:v1";

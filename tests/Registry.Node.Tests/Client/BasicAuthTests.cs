@@ -22,7 +22,7 @@ public sealed class HtpasswdRegistryFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _registry = await HtpasswdRegistry.StartAsync();
-        using var push = new DistributionPush(_registry, HtpasswdRegistry.Username, HtpasswdRegistry.Password);
+        using var push = new DistributionPush(_registry);
         await push.PushImageAsync("private/app", "v1", Image);
     }
 

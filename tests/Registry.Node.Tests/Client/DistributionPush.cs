@@ -7,20 +7,16 @@ namespace Registry.Node.Tests.Client;
 
 /// <summary>
 /// Pushes test images into a registry through the distribution API itself (upload session, PUT
-/// with digest, manifest PUT), as a client would; optionally with Basic credentials.
+/// with digest, manifest PUT), as a client would; logged in as the registry's admin (or the
+/// given user), answering Basic and Bearer challenges.
 /// </summary>
 internal sealed class DistributionPush : IDisposable
 {
     private readonly HttpClient _http;
 
-    public DistributionPush(IRegistryServer server, string? username = null, string? password = null)
+    public DistributionPush(IRegistryServer server, RegistryCredentials? credentials = null)
     {
-        _http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        if (username is not null)
-        {
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
-                "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{password}")));
-        }
+        _http = RegistryAuthHandler.CreateClient(server, credentials, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Pushes the image's blobs and its OCI (or Docker) manifest under <paramref name="tag"/>; returns the manifest's digest.</summary>

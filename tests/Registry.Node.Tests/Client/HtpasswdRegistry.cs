@@ -35,6 +35,9 @@ public sealed class HtpasswdRegistry : IRegistryServer
 
     public string DataDirectory => _directory.Combine("storage");
 
+    /// <summary>Its only user, who may do everything.</summary>
+    public RegistryCredentials? Admin => new(Username, Password);
+
     public string Output => _process.Output;
 
     public static async Task<HtpasswdRegistry> StartAsync()

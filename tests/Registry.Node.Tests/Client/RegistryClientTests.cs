@@ -19,7 +19,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushImageAsync(repository, "v1", image);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var resolved = await client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:v1"));
 
         Assert.Equal(image.OciManifest.Digest, resolved.Manifest.Digest.ToString());
@@ -43,7 +43,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushImageAsync(repository, "v1", image, dockerManifest: true);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var resolved = await client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:v1"));
 
         Assert.Equal(MediaTypes.DockerManifest, resolved.Manifest.MediaType);
@@ -60,7 +60,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushImageAsync(repository, "v1", image);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var reference = ImageReference.Parse($"{Host}/{repository}@{image.OciManifest.Digest}");
         var resolved = await client.ResolveAsync(reference);
 
@@ -78,7 +78,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushIndexAsync(repository, "multi", index);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var resolved = await client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:multi"));
 
         var amd64 = index.Images.Single(i => i.Architecture == "amd64");
@@ -98,7 +98,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushIndexAsync(repository, "multi", index);
         }
 
-        using var client = new RegistryClient(Host, new RegistryClientOptions { Platform = PlatformSelector.Parse("linux/arm64") });
+        using var client = new RegistryClient(Host, fixture.ClientOptions with { Platform = PlatformSelector.Parse("linux/arm64") });
         var resolved = await client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:multi"));
 
         var arm64 = index.Images.Single(i => i.Architecture == "arm64");
@@ -117,7 +117,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushIndexAsync(repository, "multi", index);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var error = await Assert.ThrowsAsync<PlatformNotFoundException>(() =>
             client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:multi"), PlatformSelector.Parse("linux/s390x")));
 
@@ -136,7 +136,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushImageAsync(repository, "v1", image);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var error = await Assert.ThrowsAsync<PlatformNotFoundException>(() =>
             client.ResolveAsync(ImageReference.Parse($"{Host}/{repository}:v1"), PlatformSelector.Parse("linux/arm64")));
 
@@ -153,7 +153,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
             await push.PushImageAsync(repository, "v1", image);
         }
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var reference = ImageReference.Parse($"{Host}/{repository}:missing");
         var error = await Assert.ThrowsAsync<ImageNotFoundException>(() => client.ResolveAsync(reference));
 
@@ -165,7 +165,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
     [Fact]
     public async Task An_unknown_repository_is_image_not_found()
     {
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var reference = ImageReference.Parse($"{Host}/{RegistryFixture.NewRepository("nothing")}:latest");
 
         var error = await Assert.ThrowsAsync<ImageNotFoundException>(() => client.ResolveAsync(reference));
@@ -177,7 +177,7 @@ public sealed class RegistryClientTests(RegistryFixture fixture) : IClassFixture
     [Fact]
     public async Task An_unknown_digest_is_image_not_found()
     {
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var image = TestImages.Create(layerCount: 1);
         var repository = RegistryFixture.NewRepository("nodigest");
         using (var push = new DistributionPush(fixture.Registry))

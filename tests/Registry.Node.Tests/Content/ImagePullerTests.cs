@@ -23,7 +23,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var reference = await PushAsync(image);
         var (store, images, puller) = NewStore();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var result = await puller.PullAsync(client, reference);
 
         foreach (var blob in image.Blobs.Append(image.OciManifest))
@@ -49,7 +49,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var byDigest = ImageReference.Parse($"{Host}/{tagged.Repository}@{image.OciManifest.Digest}");
         var (store, images, puller) = NewStore();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         await puller.PullAsync(client, byDigest);
 
         var record = Assert.Single(await images.ListAsync());
@@ -68,7 +68,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         }
 
         var (store, images, puller) = NewStore();
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         await puller.PullAsync(client, ImageReference.Parse($"{Host}/{repository}:multi"), PlatformSelector.Parse("linux/arm64"));
 
         var arm64 = index.Images.Single(i => i.Architecture == "arm64");
@@ -91,7 +91,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var extendedReference = await PushAsync(extended);
         var (_, _, puller) = NewStore();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         await puller.PullAsync(client, baseReference);
         var second = await puller.PullAsync(client, extendedReference);
 
@@ -106,7 +106,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var reference = await PushAsync(image);
         var (store, images, _) = NewStore();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var pulls = await Task.WhenAll(
             new ImagePuller(images).PullAsync(client, reference),
             new ImagePuller(new ImageStore(new ContentStore(store.Root))).PullAsync(client, reference));
@@ -134,7 +134,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         await File.WriteAllBytesAsync(onDisk, corrupted);
         var (store, images, puller) = NewStore();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var error = await Assert.ThrowsAsync<DigestMismatchException>(() => puller.PullAsync(client, reference));
 
         Assert.Equal(layer.Digest, error.Expected.ToString());
@@ -157,7 +157,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var half = layer.Content.Length / 2;
         await File.WriteAllBytesAsync(target + ContentStore.PartialSuffix, layer.Content.AsMemory(0, half).ToArray());
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var result = await puller.PullAsync(client, reference);
 
         var fetch = Assert.Single(result.Layers);
@@ -179,7 +179,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var half = layer.Content.Length / 2;
         await File.WriteAllBytesAsync(target + ContentStore.PartialSuffix, new byte[half]);
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         var result = await puller.PullAsync(client, reference);
 
         var fetch = Assert.Single(result.Layers);
@@ -197,7 +197,7 @@ public sealed class ImagePullerTests(RegistryFixture fixture) : IClassFixture<Re
         var (_, _, puller) = NewStore();
         using var output = new StringWriter();
 
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         await puller.PullAsync(client, reference, progress: new PlainLinesProgress(output));
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);

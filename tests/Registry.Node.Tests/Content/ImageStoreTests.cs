@@ -123,7 +123,7 @@ public sealed class ImageStoreTests(RegistryFixture fixture) : IClassFixture<Reg
         var store = new ContentStore(_root.Combine("store-" + Guid.NewGuid().ToString("N")[..8]));
         var images = new ImageStore(store);
         var puller = new ImagePuller(images);
-        using var client = new RegistryClient(Host);
+        using var client = new RegistryClient(Host, fixture.ClientOptions);
         foreach (var reference in references)
         {
             await puller.PullAsync(client, reference);

@@ -1,0 +1,220 @@
+using Registry.Testing;
+using Registry.Testing.Images;
+using Xunit.Abstractions;
+
+namespace Registry.E2E.Tests;
+
+/// <summary>
+/// docker login / push / pull / logout against our registry with authentication: passwords,
+/// personal access tokens and their scopes, inactive and deleted tokens, public and private
+/// repositories. Every docker command uses this test's own configuration directory.
+/// </summary>
+public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper output)
+    : IClassFixture<AuthFixture>, IAsyncLifetime, IDisposable
+{
+    private readonly TemporaryDirectory _directory = new("e2e-auth-docker");
+    private readonly List<string> _createdReferences = [];
+    private DockerCli _docker = DockerCli.Default;
+
+    private string Host => fixture.Host;
+
+    public async Task InitializeAsync()
+    {
+        _docker = DockerCli.Default.WithConfigDirectory(_directory.Combine("docker-config"));
+        await _docker.EnsureAvailableAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        // Clean-up only: the engine is shared with other tests and other runs.
+        foreach (var reference in Enumerable.Reverse(_createdReferences))
+        {
+            await _docker.RemoveImageAsync(reference, force: true);
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Docker_login_as_admin_succeeds_and_stays_in_the_given_configuration()
+    {
+        using var timeout = TestNames.Timeout();
+
+        var login = await _docker.LoginAsync(Host, fixture.Registry.Admin, timeout.Token);
+
+        Assert.True(login.Succeeded, login.ToString());
+        Assert.Contains("Login Succeeded", login.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(Host, await File.ReadAllTextAsync(Path.Combine(_docker.ConfigDirectory!, "config.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Docker_login_with_a_wrong_password_is_unauthorized()
+    {
+        using var timeout = TestNames.Timeout();
+
+        var login = await _docker.LoginAsync(Host, fixture.Registry.Admin with { Password = "not-the-password" }, timeout.Token);
+
+        Show("docker login with a wrong password", login);
+        Refusal.Assert(login, "unauthorized: invalid username or password");
+    }
+
+    [Fact]
+    public async Task A_read_write_token_logs_in_pushes_into_the_users_namespace_and_pulls_back()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read-write", ct);
+        Assert.StartsWith("regpat_", token.Token, StringComparison.Ordinal);
+        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        var remote = $"{Host}/{user.Name}/app:v1";
+
+        var image = await LoadTaggedAsync(remote, ct);
+        await _docker.PushAsync(remote, ct);
+
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+        await _docker.PullAsync(remote, ct);
+        Assert.Equal(image.Config.Digest, await _docker.ImageIdAsync(remote, ct));
+    }
+
+    [Fact]
+    public async Task A_push_with_a_read_token_is_refused()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read", ct);
+        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        var remote = $"{Host}/{user.Name}/app:v1";
+        await LoadTaggedAsync(remote, ct);
+
+        var push = await _docker.TryPushAsync(remote, ct);
+
+        Show("docker push with a read token", push);
+        Refusal.Assert(push, "denied: requested access to the resource is denied");
+    }
+
+    [Fact]
+    public async Task Docker_login_with_an_inactive_token_fails()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read-write", ct);
+        await user.Api.SetTokenActiveAsync(token.Id, active: false, ct);
+
+        var login = await _docker.LoginAsync(Host, token.For(user.Name), ct);
+
+        Show("docker login with an inactive token", login);
+        Refusal.Assert(login, "token is inactive");
+    }
+
+    [Fact]
+    public async Task Docker_login_with_a_deleted_token_fails()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read-write", ct);
+        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        await user.Api.DeleteTokenAsync(token.Id, ct);
+
+        var login = await _docker.LoginAsync(Host, token.For(user.Name), ct);
+
+        Show("docker login with a deleted token", login);
+        Refusal.Assert(login, "unauthorized: invalid username or password");
+    }
+
+    [Fact]
+    public async Task Logged_out_a_public_repository_can_be_pulled_anonymously()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read-write", ct);
+        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        var repository = $"{user.Name}/public";
+        var remote = $"{Host}/{repository}:v1";
+        var image = await LoadTaggedAsync(remote, ct);
+        await _docker.PushAsync(remote, ct);
+        await user.Api.SetVisibilityAsync(repository, "public", ct);
+
+        await _docker.LogoutAsync(Host, ct);
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+        await _docker.PullAsync(remote, ct);
+
+        Assert.Equal(image.Config.Digest, await _docker.ImageIdAsync(remote, ct));
+    }
+
+    [Fact]
+    public async Task Logged_out_a_private_repository_cannot_be_pulled()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        (await _docker.LoginAsync(Host, fixture.Registry.Admin, ct)).EnsureSuccess();
+        var remote = $"{Host}/{TestNames.Repository("private")}:v1";
+        await LoadTaggedAsync(remote, ct);
+        await _docker.PushAsync(remote, ct);
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+        await _docker.PullAsync(remote, ct);
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+
+        await _docker.LogoutAsync(Host, ct);
+        var pull = await _docker.TryPullAsync(remote, ct);
+
+        Show("docker pull of a private repository, logged out", pull);
+        Refusal.Assert(pull, "unauthorized: authentication required");
+        Assert.False(await _docker.ImageExistsAsync(remote, ct));
+    }
+
+    [Fact]
+    public async Task Logged_out_a_push_is_unauthorized()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        var remote = $"{Host}/{TestNames.Repository("anonymous")}:v1";
+        await LoadTaggedAsync(remote, ct);
+
+        var push = await _docker.TryPushAsync(remote, ct);
+
+        Show("docker push, logged out", push);
+        Refusal.Assert(push, "unauthorized: authentication required");
+    }
+
+    [Fact]
+    public async Task Another_user_cannot_pull_a_private_repository()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var owner = await fixture.CreateUserAsync(ct);
+        using var other = await fixture.CreateUserAsync(ct);
+        (await _docker.LoginAsync(Host, owner.Credentials, ct)).EnsureSuccess();
+        var remote = $"{Host}/{owner.Name}/private:v1";
+        await LoadTaggedAsync(remote, ct);
+        await _docker.PushAsync(remote, ct);
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+
+        (await _docker.LoginAsync(Host, other.Credentials, ct)).EnsureSuccess();
+        var pull = await _docker.TryPullAsync(remote, ct);
+
+        Show("docker pull of another user's private repository", pull);
+        Refusal.Assert(pull, "denied: requested access to the resource is denied");
+    }
+
+    /// <summary>A new one-layer image, loaded into the engine and tagged <paramref name="remote"/>.</summary>
+    private async Task<TestImage> LoadTaggedAsync(string remote, CancellationToken ct)
+    {
+        var image = TestImages.Create(layerCount: 1);
+        var local = $"registry-e2e/{image.Marker}:v1";
+        var archive = _directory.Combine(image.Marker + ".tar");
+        await image.WriteDockerArchiveAsync(archive, local, ct);
+        _createdReferences.Add(local);
+        await _docker.LoadAsync(archive, ct);
+        _createdReferences.Add(remote);
+        await _docker.TagAsync(local, remote, ct);
+        return image;
+    }
+
+    // The exact refusal goes into the test log: the documentation quotes what clients print.
+    private void Show(string what, ProcessResult result) => output.WriteLine($"--- {what} ---\n{result}");
+}
