@@ -40,4 +40,18 @@ internal static class UploadSessionAccess
         context.User = principal;
         return true;
     }
+
+    /// <summary>
+    /// An upload session belongs to the user who started it: anyone else, even with push on the repository, is
+    /// told it does not exist.
+    /// </summary>
+    public static async Task EnsureOwnerAsync(HttpContext context, DistributionRoute.Upload upload)
+    {
+        var session = await context.RequestServices.GetRequiredService<UploadService>().FindSessionAsync(upload.Id, context.RequestAborted);
+        var user = context.User.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value;
+        if (session?.Owner is { } owner && owner != user)
+        {
+            throw new RegistryException(ErrorCode.BlobUploadUnknown);
+        }
+    }
 }

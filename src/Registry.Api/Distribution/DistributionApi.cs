@@ -118,6 +118,11 @@ public static partial class DistributionApi
         switch (decision)
         {
             case AccessDecision.Allowed:
+                if (route is DistributionRoute.Upload session)
+                {
+                    await UploadSessionAccess.EnsureOwnerAsync(context, session);
+                }
+
                 return;
             case AccessDecision.Denied:
                 throw new RegistryException(ErrorCode.Denied, $"{access.ToScope()}");

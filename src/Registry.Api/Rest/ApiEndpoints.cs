@@ -81,7 +81,7 @@ public static class ApiEndpoints
             {
                 await ApiErrors.WriteAsync(context, StatusCodes.Status403Forbidden, "DENIED",
                     $"a {AccessTokenService.ScopeName(token.Scope)} access token cannot {method} here");
-                return null;
+                return Results.Empty;
             }
         }
 

@@ -31,12 +31,12 @@ public static class ApiErrors
                 _ => (StatusCodes.Status403Forbidden, "DENIED"),
             };
             await WriteAsync(invocation.HttpContext, status, code, e.Message);
-            return null;
+            return Results.Empty;
         }
         catch (BadHttpRequestException e)
         {
             await WriteAsync(invocation.HttpContext, StatusCodes.Status400BadRequest, "INVALID", e.Message);
-            return null;
+            return Results.Empty;
         }
     }
 }
