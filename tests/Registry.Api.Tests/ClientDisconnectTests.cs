@@ -34,7 +34,7 @@ public sealed class ClientDisconnectTests : IAsyncLifetime
         using var first = await _client.PatchChunkAsync(location, blob.Content[..1000], start: 0);
         Assert.Equal("0-999", Header(first, "Range"));
 
-        await SendTruncatedAsync("PATCH", location, declaredLength: 3000, blob.Content[1000..2500], "Content-Range: 1000-3999");
+        await SendTruncatedAsync("PATCH", repository, location, declaredLength: 3000, blob.Content[1000..2500], "Content-Range: 1000-3999");
 
         // The next chunk waits for the aborted one to be undone, and must continue at byte 1000.
         using var retry = await _client.PatchChunkAsync(location, blob.Content[1000..], start: 1000);
@@ -47,10 +47,11 @@ public sealed class ClientDisconnectTests : IAsyncLifetime
     [Fact]
     public async Task StreamedChunkCutOffMidwayIsUndone()
     {
-        var location = await _client.StartUploadAsync(Names.Unique("abort"));
+        var repository = Names.Unique("abort");
+        var location = await _client.StartUploadAsync(repository);
         using var first = await _client.PatchChunkAsync(location, new byte[500], start: null);
 
-        await SendTruncatedAsync("PATCH", location, declaredLength: 2000, new byte[800]);
+        await SendTruncatedAsync("PATCH", repository, location, declaredLength: 2000, new byte[800]);
 
         await AssertRangeSettlesAsync(location, "0-499");
     }
@@ -61,7 +62,7 @@ public sealed class ClientDisconnectTests : IAsyncLifetime
         var repository = Names.Unique("abort");
         var blob = TestBlob.Random(3000);
 
-        await SendTruncatedAsync("POST", $"/v2/{repository}/blobs/uploads/?digest={blob.Digest}", declaredLength: blob.Size, blob.Content[..1200]);
+        await SendTruncatedAsync("POST", repository, $"/v2/{repository}/blobs/uploads/?digest={blob.Digest}", declaredLength: blob.Size, blob.Content[..1200]);
 
         var uploads = Path.Combine(_registry.DataDirectory, "uploads");
         await WaitUntilAsync(() => Directory.GetFiles(uploads).Length == 0, "staged bytes of the aborted upload were not removed");
@@ -76,18 +77,20 @@ public sealed class ClientDisconnectTests : IAsyncLifetime
         var location = await _client.StartUploadAsync(repository);
         using var first = await _client.PatchChunkAsync(location, blob.Content[..500], start: 0);
 
-        await SendTruncatedAsync("PUT", WithDigest(location, blob.Digest), declaredLength: 1500, blob.Content[500..1000]);
+        await SendTruncatedAsync("PUT", repository, WithDigest(location, blob.Digest), declaredLength: 1500, blob.Content[500..1000]);
 
         await AssertRangeSettlesAsync(location, "0-499");
         Assert.Equal(HttpStatusCode.NotFound, await _client.StatusAsync(HttpMethod.Head, $"/v2/{repository}/blobs/{blob.Digest}"));
     }
 
-    /// <summary>Sends headers declaring <paramref name="declaredLength"/> bytes, only <paramref name="sent"/> of them, then closes.</summary>
-    private async Task SendTruncatedAsync(string method, string target, long declaredLength, byte[] sent, string? extraHeader = null)
+    /// <summary>Sends headers (with a token for <paramref name="repository"/>) declaring <paramref name="declaredLength"/> bytes, only <paramref name="sent"/> of them, then closes.</summary>
+    private async Task SendTruncatedAsync(string method, string repository, string target, long declaredLength, byte[] sent, string? extraHeader = null)
     {
         using var cts = new CancellationTokenSource(Deadline);
+        var token = await _registry.IssueTokenAsync($"repository:{repository}:pull,push");
         using var connection = await RawHttpConnection.OpenAsync(_address.Port, cts.Token);
-        var head = $"{method} {target} HTTP/1.1\r\nHost: {_address.Authority}\r\nContent-Type: application/octet-stream\r\nContent-Length: {declaredLength}\r\n"
+        var head = $"{method} {target} HTTP/1.1\r\nHost: {_address.Authority}\r\nAuthorization: Bearer {token}\r\n"
+            + $"Content-Type: application/octet-stream\r\nContent-Length: {declaredLength}\r\n"
             + (extraHeader is null ? string.Empty : extraHeader + "\r\n")
             + "\r\n";
         await connection.SendAsync(head, sent);

@@ -8,6 +8,7 @@ namespace Registry.Api.Tests;
 public sealed class RestartTests : IDisposable
 {
     private readonly string _dataDirectory = RegistryFactory.NewDataDirectory();
+    private readonly string _adminPassword = RegistryFactory.NewAdminPassword();
 
     [Fact]
     public async Task ChunkedUploadResumesAfterRestart()
@@ -15,7 +16,7 @@ public sealed class RestartTests : IDisposable
         var repository = Names.Unique("restart");
         var blob = TestBlob.Random(300_000);
         string location;
-        await using (var before = RegistryFactory.OnExistingDirectory(_dataDirectory))
+        await using (var before = RegistryFactory.OnExistingDirectory(_dataDirectory, _adminPassword))
         {
             using var client = before.CreateRegistryClient();
             location = await client.StartUploadAsync(repository);
@@ -23,7 +24,7 @@ public sealed class RestartTests : IDisposable
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         }
 
-        await using var after = RegistryFactory.OnExistingDirectory(_dataDirectory);
+        await using var after = RegistryFactory.OnExistingDirectory(_dataDirectory, _adminPassword);
         using var resumed = after.CreateRegistryClient();
         using var status = await resumed.GetAsync(location);
         using var second = await resumed.PatchChunkAsync(location, blob.Content[100_000..], start: 100_000);
@@ -42,13 +43,13 @@ public sealed class RestartTests : IDisposable
     {
         var repository = Names.Unique("restart");
         TestManifest manifest;
-        await using (var before = RegistryFactory.OnExistingDirectory(_dataDirectory))
+        await using (var before = RegistryFactory.OnExistingDirectory(_dataDirectory, _adminPassword))
         {
             using var client = before.CreateRegistryClient();
             manifest = await client.PushImageAsync(repository, "v1");
         }
 
-        await using var after = RegistryFactory.OnExistingDirectory(_dataDirectory);
+        await using var after = RegistryFactory.OnExistingDirectory(_dataDirectory, _adminPassword);
         using var restarted = after.CreateRegistryClient();
         using var response = await restarted.GetAsync($"/v2/{repository}/manifests/v1");
 
