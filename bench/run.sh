@@ -47,6 +47,9 @@ RUN_NGINX=1
 IDLE_WAIT=30
 # Whole-run budget: phases that would start after it are skipped (and reported as skipped).
 BUDGET_SECONDS=1500
+# Our registry's token lifetime: longer than the whole run, so no token expires in the middle of a
+# wrk test (the bench tool renews its own tokens; wrk and curl cannot).
+TOKEN_LIFETIME=01:00:00
 ARGS="$*"
 
 while [[ $# -gt 0 ]]; do
@@ -84,12 +87,21 @@ TOOL_DLL=$BENCH_DIR/Registry.Bench/bin/Release/net10.0/Registry.Bench.dll
 OURS_DIR=$ROOT/src/Registry.Api/bin/Release/net10.0
 CLK_TCK=$(getconf CLK_TCK)
 ACCEPT='application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+# Our registry requires Docker token authentication: user admin with a password made up for this
+# run. It reaches the server and the bench tool through the environment, curl through a config on
+# stdin and docker login through stdin, never a command line. The docker CLI keeps its login in the
+# run's own config directory, never in ~/.docker.
+OURS_USER=admin
+OURS_PASSWORD=$(openssl rand -hex 24)
+export DOCKER_CONFIG=$WORK/docker-config
+mkdir -m 700 "$DOCKER_CONFIG"
 
 STARTED_PIDS=()   # processes this script started, stopped in reverse order at exit
 DOCKER_REFS=()    # image references this script created in the Docker engine
 USED_PORTS=()
 REF_PID='' OURS_PID='' NGINX_PID=''
 REF_URL='' OURS_URL='' NGINX_URL=''
+OURS_REALM='' OURS_SERVICE='' OURS_TOKEN=''
 MANIFEST_READY=()
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -230,6 +242,28 @@ labels() {
 
 url_of() { if [[ $1 == ours ]]; then echo "$OURS_URL"; else echo "$REF_URL"; fi; }
 pid_of() { if [[ $1 == ours ]]; then echo "$OURS_PID"; else echo "$REF_PID"; fi; }
+# The Authorization header a plain HTTP client (curl, wrk) sends to a registry: ours needs the
+# bearer token fetched for the manifest tests; the reference runs without authentication.
+auth_header() { if [[ $1 == ours && -n $OURS_TOKEN ]]; then echo "Authorization: Bearer $OURS_TOKEN"; fi; }
+
+# Reads the realm and service of the Bearer challenge that a 401 from URL carries.
+read_challenge() {
+    local header
+    header=$(curl --noproxy '*' -s -o /dev/null -D - --max-time 5 "$1" | tr -d '\r' | grep -i '^www-authenticate: *bearer ' || true)
+    OURS_REALM=$(sed -n 's/.*realm="\([^"]*\)".*/\1/p' <<<"$header")
+    OURS_SERVICE=$(sed -n 's/.*service="\([^"]*\)".*/\1/p' <<<"$header")
+    [[ -n $OURS_REALM ]]
+}
+
+# Prints a token from our registry's realm for the given scopes (none: only GET /v2/), as docker
+# gets one: GET realm?service=...&scope=... with Basic credentials.
+ours_token() {
+    local query="service=$OURS_SERVICE" scope body
+    for scope in "$@"; do query+="&scope=$scope"; done
+    body=$(printf 'user = "%s:%s"\n' "$OURS_USER" "$OURS_PASSWORD" |
+        curl --noproxy '*' -sf --max-time 10 -K - "$OURS_REALM?$query") || return 1
+    sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' <<<"$body" | grep .
+}
 
 # ---------------------------------------------------------------- build
 
@@ -290,17 +324,26 @@ start_ours() {
     port=$(free_port)
     mkdir -p "$WORK/ours-data"
     # Log level Warning matches the reference's "warn". env execs dotnet, so $! is the server's pid.
-    env REGISTRY_DATA_DIR="$WORK/ours-data" ASPNETCORE_ENVIRONMENT=Production \
+    # The admin account is created with the run's password at first start (the data dir is fresh).
+    REGISTRY_ADMIN_PASSWORD=$OURS_PASSWORD env REGISTRY_DATA_DIR="$WORK/ours-data" ASPNETCORE_ENVIRONMENT=Production \
         Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
+        Registry__Auth__TokenLifetime="$TOKEN_LIFETIME" \
         dotnet "$OURS_DIR/Registry.Api.dll" --urls "http://127.0.0.1:$port" >"$WORK/ours.log" 2>&1 &
     OURS_PID=$!
     STARTED_PIDS+=("$OURS_PID")
+    # Ready means answering: without a token /v2/ is 401 with a Bearer challenge, with one 200.
     if wait_for_http "http://127.0.0.1:$port/v2/" "$OURS_PID" 60; then
-        local code
-        code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/v2/" || true)
-        [[ $code == 200 ]] || note ours "GET /v2/ answered $code, not 200"
+        local code token
+        if ! read_challenge "http://127.0.0.1:$port/v2/"; then
+            note ours "GET /v2/ without a token gave no Bearer challenge"
+        elif ! token=$(ours_token); then
+            note ours "no token from $OURS_REALM for user $OURS_USER"
+        else
+            code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v2/" || true)
+            [[ $code == 200 ]] || note ours "GET /v2/ with a token answered $code, not 200"
+        fi
         OURS_URL=http://127.0.0.1:$port
-        log "our registry pid $OURS_PID at $OURS_URL"
+        log "our registry pid $OURS_PID at $OURS_URL (token realm ${OURS_REALM:-?})"
     else
         tail -20 "$WORK/ours.log" >&2
         note ours "did not start; its figures are missing"
@@ -389,8 +432,8 @@ bench_blobs() {
     over_budget "blob tests" && return 0
     log "blobs: ${BLOB_MIB} MiB uploads (1 warm-up + $REPS each), then $GET_REPS GETs each; targets $targets${NGINX_URL:+ and nginx}"
     sync
-    timeout 1200 dotnet "$TOOL_DLL" blobs --targets "$targets" ${NGINX_URL:+--nginx "$NGINX_URL"} \
-        --repo bench/blob --file "$BLOB" --results "$RESULTS" --clk-tck "$CLK_TCK" \
+    BENCH_REGISTRY_PASSWORD=$OURS_PASSWORD timeout 1200 dotnet "$TOOL_DLL" blobs --targets "$targets" ${NGINX_URL:+--nginx "$NGINX_URL"} \
+        --user "$OURS_USER" --password-env BENCH_REGISTRY_PASSWORD --repo bench/blob --file "$BLOB" --results "$RESULTS" --clk-tck "$CLK_TCK" \
         --reps "$REPS" --get-reps "$GET_REPS" --chunk-mib "$CHUNK_MIB" --concurrency "$CONCURRENCY" \
         --quiet-wait-s $((IDLE_WAIT * 3)) ||
         note run "blob benchmark exited with status $?"
@@ -428,14 +471,19 @@ run_wrk() {
 }
 
 # Pushes the small image and the tags to one registry, and times tags/list from one client.
+# For ours, then fetches the pull token that curl and wrk send.
 setup_manifests() {
-    local label=$1 base code
+    local label=$1 base code auth
     base=$(url_of "$label")
     log "$label: small image, $TAGS tags, tags/list timing"
-    timeout 600 dotnet "$TOOL_DLL" manifests --base "$base" --repo bench/small --tags "$TAGS" \
-        --label "$label" --results "$RESULTS" --list-seconds 10 ||
+    BENCH_REGISTRY_PASSWORD=$OURS_PASSWORD timeout 600 dotnet "$TOOL_DLL" manifests --base "$base" --repo bench/small --tags "$TAGS" \
+        --label "$label" --results "$RESULTS" --list-seconds 10 --user "$OURS_USER" --password-env BENCH_REGISTRY_PASSWORD ||
         note "$label" "manifest benchmark exited with status $?"
-    code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Accept: $ACCEPT" "$base/v2/bench/small/manifests/bench" || true)
+    if [[ $label == ours ]]; then
+        OURS_TOKEN=$(ours_token repository:bench/small:pull) || note ours "no pull token for bench/small from ${OURS_REALM:-?}"
+    fi
+    auth=$(auth_header "$label")
+    code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Accept: $ACCEPT" ${auth:+-H "$auth"} "$base/v2/bench/small/manifests/bench" || true)
     if [[ $code == 200 ]]; then
         MANIFEST_READY+=("$label")
     else
@@ -446,23 +494,26 @@ setup_manifests() {
 # The wrk runs for both registries go back to back (order reversed for tags/list), so they see
 # the machine in the same state as far as possible.
 bench_manifests() {
-    local label base
+    local label base auth
     MANIFEST_READY=()
     over_budget "manifest tests" && return 0
     for label in $(labels); do
         busy_check "manifests-$label"
         setup_manifests "$label"
     done
+    # Every request to ours carries the bearer token, which the server verifies (ES256) each time.
     for label in "${MANIFEST_READY[@]}"; do
         base=$(url_of "$label")
+        auth=$(auth_header "$label")
         log "$label: wrk manifest GET by tag (${WRK_SECONDS}s, $WRK_CONNECTIONS connections, after a 3 s warm-up)"
-        timeout 40 wrk -t2 -c"$WRK_CONNECTIONS" -d3s -H "Accept: $ACCEPT" "$base/v2/bench/small/manifests/bench" >/dev/null 2>&1 || true
-        run_wrk "$label" manifest "$base/v2/bench/small/manifests/bench" "$WRK_CONNECTIONS" "$WRK_SECONDS" -H "Accept: $ACCEPT"
+        timeout 40 wrk -t2 -c"$WRK_CONNECTIONS" -d3s -H "Accept: $ACCEPT" ${auth:+-H "$auth"} "$base/v2/bench/small/manifests/bench" >/dev/null 2>&1 || true
+        run_wrk "$label" manifest "$base/v2/bench/small/manifests/bench" "$WRK_CONNECTIONS" "$WRK_SECONDS" -H "Accept: $ACCEPT" ${auth:+-H "$auth"}
     done
     for label in $(printf '%s\n' "${MANIFEST_READY[@]}" | tac); do
         base=$(url_of "$label")
+        auth=$(auth_header "$label")
         log "$label: wrk tags/list (${WRK_SECONDS}s, $TAGS_WRK_CONNECTIONS connections)"
-        run_wrk "$label" tags_list "$base/v2/bench/small/tags/list" "$TAGS_WRK_CONNECTIONS" "$WRK_SECONDS"
+        run_wrk "$label" tags_list "$base/v2/bench/small/tags/list" "$TAGS_WRK_CONNECTIONS" "$WRK_SECONDS" ${auth:+-H "$auth"}
     done
 }
 
@@ -553,6 +604,12 @@ bench_docker() {
     ensure_docker || return 0
     busy_check docker
     meta docker_version "$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')"
+    # As a user would: docker login once (into the run's DOCKER_CONFIG); push and pull then get
+    # their tokens from the realm themselves. The reference needs no login.
+    if [[ -n $OURS_URL ]] && want ours; then
+        printf '%s\n' "$OURS_PASSWORD" | timeout 60 docker login "${OURS_URL#http://}" -u "$OURS_USER" --password-stdin >"$WORK/docker-login.log" 2>&1 ||
+            note ours "docker login failed: $(tail -2 "$WORK/docker-login.log" | tr '\n' ' ')"
+    fi
     local order round
     order=$(labels | tr '\n' ' ')
     [[ -n ${order// /} ]] || return 0

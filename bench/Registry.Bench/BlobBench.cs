@@ -23,7 +23,7 @@ internal static class BlobBench
         var concurrency = options.GetInt("concurrency", 4);
         var results = options.Get("results");
         var clockTicks = options.GetInt("clk-tck", 100);
-        var targets = ParseTargets(options.Get("targets"), results, clockTicks);
+        var targets = ParseTargets(options.Get("targets"), RegistryCredentials.FromOptions(options), results, clockTicks);
         var nginxUrl = options.GetOptional("nginx");
         var machine = MachineCpu.Create(targets.Select(t => t.Cpu), clockTicks, TimeSpan.FromSeconds(options.GetInt("quiet-wait-s", 90)));
 
@@ -85,7 +85,7 @@ internal static class BlobBench
     }
 
     /// <summary>"label=URL@PID,..." (the pid, for CPU accounting, is optional).</summary>
-    private static List<Target> ParseTargets(string spec, string results, int clockTicks)
+    private static List<Target> ParseTargets(string spec, RegistryCredentials? credentials, string results, int clockTicks)
     {
         var targets = new List<Target>();
         foreach (var item in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -94,7 +94,7 @@ internal static class BlobBench
             var at = rest.LastIndexOf('@');
             var url = at < 0 ? rest : rest[..at];
             ProcessCpu? cpu = at < 0 ? null : new ProcessCpu(int.Parse(rest[(at + 1)..], CultureInfo.InvariantCulture), clockTicks);
-            targets.Add(new Target(label, new RegistryClient(new Uri(url.TrimEnd('/') + "/")), cpu, new ResultSink(results, label)));
+            targets.Add(new Target(label, new RegistryClient(new Uri(url.TrimEnd('/') + "/"), credentials), cpu, new ResultSink(results, label)));
         }
 
         return targets.Count > 0 ? targets : throw new BenchException("no --targets");

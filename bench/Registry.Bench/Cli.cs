@@ -8,10 +8,14 @@ internal static class Cli
           random-file     --out FILE --mib N
           blobs           --targets LABEL=URL[@PID],... --repo NAME --file FILE --results TSV
                           [--nginx URL] [--clk-tck N] [--reps 3] [--get-reps 3] [--chunk-mib 10] [--concurrency 4]
-                          [--quiet-wait-s 90]
+                          [--quiet-wait-s 90] [--user NAME --password-env VAR]
           manifests       --base URL --repo NAME --label L --results TSV [--tags 1000] [--list-seconds 15]
+                          [--user NAME --password-env VAR]
           docker-archive  --out FILE --tag NAME:TAG --work DIR [--layers 3] [--layer-mib 100]
           report          --results TSV --meta TSV --out MD
+
+        --user/--password-env: the account (password read from the environment variable VAR) used when a
+        registry answers 401 with a Bearer challenge; a registry without token auth is never sent it.
         """;
 
     public static async Task<int> RunAsync(string[] args)

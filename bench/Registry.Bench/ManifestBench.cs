@@ -22,7 +22,7 @@ internal static class ManifestBench
         var tagCount = options.GetInt("tags", 1000);
         var listBudget = TimeSpan.FromSeconds(options.GetInt("list-seconds", 15));
         var sink = new ResultSink(options.Get("results"), options.Get("label"));
-        using var client = new RegistryClient(options.GetUri("base"));
+        using var client = new RegistryClient(options.GetUri("base"), RegistryCredentials.FromOptions(options));
 
         byte[]? manifest = null;
         var failures = await BlobBench.GuardAsync(sink, "small image push", async () =>

@@ -14,23 +14,15 @@ internal sealed class RegistryClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _base;
 
-    public RegistryClient(Uri baseUri)
+    /// <param name="credentials">Used only if the registry challenges for a token (see <see cref="BearerTokenHandler"/>).</param>
+    public RegistryClient(Uri baseUri, RegistryCredentials? credentials)
     {
         _base = baseUri;
-        _http = CreateHttpClient();
+        _http = CreateHttpClient(new BearerTokenHandler(credentials, TimeProvider.System) { InnerHandler = CreateSocketsHandler() });
     }
 
     /// <summary>A client that never goes through a proxy: all traffic must stay on 127.0.0.1.</summary>
-    public static HttpClient CreateHttpClient() => new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        MaxConnectionsPerServer = 256,
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-    })
-    {
-        Timeout = TimeSpan.FromMinutes(10),
-    };
+    public static HttpClient CreateHttpClient() => CreateHttpClient(CreateSocketsHandler());
 
     public HttpClient Http => _http;
 
@@ -126,6 +118,19 @@ internal sealed class RegistryClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    private static HttpClient CreateHttpClient(HttpMessageHandler handler) => new(handler)
+    {
+        Timeout = TimeSpan.FromMinutes(10),
+    };
+
+    private static SocketsHttpHandler CreateSocketsHandler() => new()
+    {
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        MaxConnectionsPerServer = 256,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+    };
 
     private async Task<Uri> StartUploadAsync(string repo)
     {

@@ -77,6 +77,8 @@ internal static class Report
         text.AppendLine("# Registry benchmark results").AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Run {M("date")} on commit `{M("commit")}`, by `bench/run.sh` {M("args")}.").AppendLine();
         text.AppendLine("\"Reference\" is CNCF distribution (`docker-registry`) on the same machine in the same run, filesystem storage.");
+        text.AppendLine("Ours runs with Docker token authentication: every /v2 request carries a bearer JWT (ES256) that it verifies,");
+        text.AppendLine("and that cost is in its figures; the reference runs without authentication.");
         text.AppendLine("Each figure is the median of the measured repetitions (a warm-up run is discarded).");
         text.AppendLine("Ratio = ours / reference. Each metric states whether higher or lower is better: for throughput (MB/s, req/s)");
         text.AppendLine("a ratio above 1 favours ours; for times, latencies and CPU a ratio below 1 favours ours. MB = 10^6 bytes.").AppendLine();
