@@ -39,6 +39,7 @@ public static class RegistryHostExtensions
         services.AddSingleton<IPasswordHasher<AccountEntity>, PasswordHasher<AccountEntity>>();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<ValidatedTokenCache>();
         services.AddSingleton<AuditLog>();
         services.AddScoped<LoginThrottle>();
         services.AddScoped<CredentialService>();

@@ -92,7 +92,7 @@ public static partial class DistributionApi
     /// </summary>
     private static async Task AuthorizeAsync(HttpContext context, DistributionRoute route, AccessRequest? access)
     {
-        var result = await context.AuthenticateAsync(RegistryTokenAuthentication.Scheme);
+        var result = await context.RequestServices.GetRequiredService<ValidatedTokenCache>().AuthenticateAsync(context);
         if (result.Succeeded)
         {
             context.User = result.Principal;
