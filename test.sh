@@ -68,13 +68,15 @@ package_installed() {
 
 install_packages() {
     local missing=() package
-    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap; do
+    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap gcc libc6-dev; do
         package_installed "$package" || missing+=("$package")
     done
     # The commands themselves, in case a package was removed without being purged.
     command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+    # registry-node's build compiles its container init helper (src/Registry.Node/native/rn-init.c).
+    command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing: ${missing[*]}"
         apt-get update

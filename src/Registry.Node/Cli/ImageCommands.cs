@@ -19,7 +19,7 @@ internal sealed class ImageCommands(Option<string> rootOption)
         var image = NoFlags(new Argument<string>("IMAGE") { Description = "HOST[:PORT]/NAME[:TAG|@DIGEST]" });
         var platform = new Option<string?>("--platform") { Description = "os/arch[/variant] to choose from a multi-platform image" };
         var command = new Command("pull", "Download an image and unpack its layers") { image, platform };
-        command.SetAction((parsed, ct) => NodeCli.GuardAsync(() => PullAsync(Stores(parsed), parsed.GetValue(image)!, parsed.GetValue(platform), ct)));
+        command.SetAction((parsed, ct) => NodeCli.GuardAsync(() => PullAsync(Stores(parsed), parsed.GetValue(image)!, parsed.GetValue(platform), Console.Out, ct)));
         return command;
     }
 
@@ -85,7 +85,9 @@ internal sealed class ImageCommands(Option<string> rootOption)
         return command;
     }
 
-    private static async Task<int> PullAsync(NodeStores stores, string image, string? platformText, CancellationToken cancellationToken)
+    /// <summary>Pulls and unpacks an image, reporting on <paramref name="output"/> as docker pull does (run reports on stderr);
+    /// progress bars only when <paramref name="output"/> is stdout on a terminal.</summary>
+    internal static async Task<int> PullAsync(NodeStores stores, string image, string? platformText, TextWriter output, CancellationToken cancellationToken)
     {
         var reference = ParseReference(image);
         Platform? platform = null;
@@ -104,11 +106,11 @@ internal sealed class ImageCommands(Option<string> rootOption)
         using var held = await PruneLock.ForPullAsync(stores.Root, LockTimeout, cancellationToken).ConfigureAwait(false);
         using var client = new RegistryClient(reference.Registry, new RegistryClientOptions { DockerConfigPath = DockerConfigFile.DefaultPath() });
         var puller = new ImagePuller(stores.Images) { Snapshots = stores.Snapshots };
-        await Console.Out.WriteLineAsync($"{reference.Tag ?? reference.Digest?.ToString()}: Pulling from {reference.Repository}").ConfigureAwait(false);
+        await output.WriteLineAsync($"{reference.Tag ?? reference.Digest?.ToString()}: Pulling from {reference.Repository}").ConfigureAwait(false);
         PullResult result;
-        if (Console.IsOutputRedirected)
+        if (output != Console.Out || Console.IsOutputRedirected)
         {
-            result = await puller.PullAsync(client, reference, platform, new PlainLinesProgress(Console.Out), cancellationToken).ConfigureAwait(false);
+            result = await puller.PullAsync(client, reference, platform, new PlainLinesProgress(output), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -118,9 +120,9 @@ internal sealed class ImageCommands(Option<string> rootOption)
         }
 
         var fresh = result.Layers.Any(l => !l.AlreadyPresent);
-        await Console.Out.WriteLineAsync($"Digest: {result.Image.Digest}").ConfigureAwait(false);
-        await Console.Out.WriteLineAsync(fresh ? $"Status: Downloaded newer image for {reference}" : $"Status: Image is up to date for {reference}").ConfigureAwait(false);
-        await Console.Out.WriteLineAsync(reference.ToString()).ConfigureAwait(false);
+        await output.WriteLineAsync($"Digest: {result.Image.Digest}").ConfigureAwait(false);
+        await output.WriteLineAsync(fresh ? $"Status: Downloaded newer image for {reference}" : $"Status: Image is up to date for {reference}").ConfigureAwait(false);
+        await output.WriteLineAsync(reference.ToString()).ConfigureAwait(false);
         return NodeCli.Ok;
     }
 
@@ -147,7 +149,7 @@ internal sealed class ImageCommands(Option<string> rootOption)
     }
 
     /// <summary>An image by reference, or by the start (12+ hex characters) of its id as <c>images</c> shows it.</summary>
-    private static async Task<ImageRecord> FindAsync(NodeStores stores, string image, CancellationToken cancellationToken)
+    internal static async Task<ImageRecord> FindAsync(NodeStores stores, string image, CancellationToken cancellationToken)
     {
         var images = await stores.Images.ListAsync(cancellationToken).ConfigureAwait(false);
         var id = image.StartsWith("sha256:", StringComparison.Ordinal) ? image["sha256:".Length..] : image;

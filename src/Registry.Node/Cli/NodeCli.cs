@@ -33,8 +33,10 @@ internal static class NodeCli
         command.Subcommands.Add(commands.Rmi());
         command.Subcommands.Add(commands.Prune());
         command.Subcommands.Add(commands.Inspect());
+        var (parseArgs, containerCommand) = RunCommand.SplitAtImage(args);
+        command.Subcommands.Add(new RunCommand(rootOption).Create(containerCommand));
 
-        var parsed = command.Parse(args);
+        var parsed = command.Parse(parseArgs);
         if (parsed.Action is ParseErrorAction)
         {
             // Docker's convention: usage errors are 125, so scripts can tell them from a failed pull.

@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Registry.Node.Runtime;
+using Registry.Node.Runtime.Cgroups;
+
+namespace Registry.Node.Cli;
+
+/// <summary>
+/// <c>registry-node run [OPTIONS] IMAGE [COMMAND] [ARG...]</c>: a container in the foreground,
+/// like <c>docker run</c>. It exits with the container's exit code; 125 when registry-node
+/// itself fails, 126 when the command cannot be invoked, 127 when it is not found.
+/// </summary>
+internal sealed partial class RunCommand(Option<string> rootOption)
+{
+    // Options that take a value: needed to find IMAGE, after which every token is the container's.
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal)
+    {
+        "--root", "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--hostname",
+        "-m", "--memory", "--cpus", "--pids-limit", "--network", "--net", "--platform",
+    };
+
+    private readonly Option<bool> _remove = new("--rm") { Description = "Remove the container when it exits" };
+    private readonly Option<string?> _name = new("--name") { Description = "Name of the container (also its default hostname)" };
+    private readonly Option<string[]> _env = new("--env", "-e") { Description = "Set an environment variable (K=V, or K to pass this one's)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string?> _workdir = new("--workdir", "-w") { Description = "Working directory inside the container" };
+    private readonly Option<string?> _user = new("--user", "-u") { Description = "name|uid[:group|gid]" };
+    private readonly Option<string?> _entrypoint = new("--entrypoint") { Description = "Overwrite the image's entrypoint" };
+    private readonly Option<string?> _hostname = new("--hostname") { Description = "Container hostname (default: its name, else its short id)" };
+    private readonly Option<string?> _memory = new("--memory", "-m") { Description = "Memory limit (e.g. 64m, 1g)" };
+    private readonly Option<string?> _cpus = new("--cpus") { Description = "Number of CPUs (e.g. 0.5)" };
+    private readonly Option<long?> _pidsLimit = new("--pids-limit") { Description = "Most processes and threads (-1 or 0: unlimited)" };
+    private readonly Option<string> _network = new("--network", "--net") { Description = "none (default) or host", DefaultValueFactory = _ => "none" };
+    private readonly Option<string?> _platform = new("--platform") { Description = "Platform to pull if the image is not here" };
+
+    /// <summary>
+    /// Splits <paramref name="args"/> at IMAGE when the command is <c>run</c>: the parser gets the
+    /// options and IMAGE, the rest is the container's command (so <c>sh -c 'exit 3'</c> keeps its
+    /// <c>-c</c>, as with docker).
+    /// </summary>
+    public static (string[] Parse, string[] Command) SplitAtImage(string[] args)
+    {
+        var seenRun = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var token = args[i];
+            if (token == "--" && seenRun)
+            {
+                return i + 1 < args.Length ? ([.. args[..i], .. args[(i + 1)..(i + 2)]], args[(i + 2)..]) : (args, []);
+            }
+
+            if (token.StartsWith('-'))
+            {
+                if (ValueOptions.Contains(token))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if (!seenRun)
+            {
+                if (token != "run")
+                {
+                    return (args, []);
+                }
+
+                seenRun = true;
+                continue;
+            }
+
+            return (args[..(i + 1)], args[(i + 1)..]);
+        }
+
+        return (args, []);
+    }
+
+    public Command Create(string[] containerCommand)
+    {
+        var image = new Argument<string>("IMAGE") { Description = "The image to run; pulled if it is not here" };
+        var command = new Command("run", "Run a command in a new container (foreground), like docker run")
+        {
+            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, image,
+        };
+        command.SetAction((parsed, ct) => RunGuardedAsync(parsed, parsed.GetValue(image)!, containerCommand, ct));
+        return command;
+    }
+
+    private async Task<int> RunGuardedAsync(ParseResult parsed, string image, string[] containerCommand, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (RuntimeSyscalls.geteuid() != 0)
+            {
+                throw new UsageException("run needs root: it creates namespaces, mounts and cgroups");
+            }
+
+            var request = ToRequest(parsed, image, containerCommand);
+            var stores = new NodeStores(parsed.GetValue(rootOption)!);
+            var record = await FindOrPullAsync(stores, image, parsed.GetValue(_platform), cancellationToken).ConfigureAwait(false);
+            var runner = new ContainerRunner(new ContainerStore(stores.Root), stores.Snapshots, stores.Content)
+            {
+                Output = Console.OpenStandardOutput(),
+                Error = Console.OpenStandardError(),
+            };
+            var exit = await runner.RunAsync(record, request, cancellationToken).ConfigureAwait(false);
+            if (exit.Error is not null)
+            {
+                await Console.Error.WriteLineAsync($"registry-node: failed to start container {exit.Id[..12]}: {exit.Error}").ConfigureAwait(false);
+            }
+
+            return exit.ExitCode;
+        }
+        catch (Exception e)
+        {
+            // Everything that goes wrong in registry-node itself, before the container's process runs, is docker's 125.
+            var message = e switch
+            {
+                UsageException or ContainerConfigException or InvalidCgroupLimitsException or CgroupException => e.Message,
+                _ => NodeCli.Describe(e),
+            };
+            await Console.Error.WriteLineAsync($"registry-node: {message.ReplaceLineEndings(" ").Trim()}").ConfigureAwait(false);
+            return NodeCli.UsageError;
+        }
+    }
+
+    private static async Task<Content.ImageRecord> FindOrPullAsync(NodeStores stores, string image, string? platform, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ImageCommands.FindAsync(stores, image, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LocalImageNotFoundException)
+        {
+            // As docker run: the pull's report goes to stderr, stdout is the container's alone.
+            await Console.Error.WriteLineAsync($"Unable to find image '{image}' locally").ConfigureAwait(false);
+            var pulled = await ImageCommands.PullAsync(stores, image, platform, Console.Error, cancellationToken).ConfigureAwait(false);
+            if (pulled != NodeCli.Ok)
+            {
+                throw new InvalidOperationException($"could not pull {image}");
+            }
+
+            return await ImageCommands.FindAsync(stores, image, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private RunRequest ToRequest(ParseResult parsed, string image, string[] containerCommand)
+    {
+        var network = parsed.GetValue(_network) switch
+        {
+            "none" => NetworkMode.None,
+            "host" => NetworkMode.Host,
+            var other => throw new UsageException($"network mode \"{other}\" is not supported (none or host)"),
+        };
+        var pids = parsed.GetValue(_pidsLimit);
+        var limits = new CgroupLimits(
+            MemoryBytes: parsed.GetValue(_memory) is { } memory ? ParseMemory(memory) : null,
+            Cpus: parsed.GetValue(_cpus) is { } cpus ? ParseCpus(cpus) : null,
+            PidsMax: pids is null or <= 0 ? null : pids);
+        return new RunRequest
+        {
+            Image = image,
+            Command = containerCommand,
+            Entrypoint = parsed.GetValue(_entrypoint),
+            Env = parsed.GetValue(_env) ?? [],
+            WorkingDir = parsed.GetValue(_workdir),
+            User = parsed.GetValue(_user),
+            Name = parsed.GetValue(_name),
+            Hostname = parsed.GetValue(_hostname),
+            Network = network,
+            Limits = limits,
+            Remove = parsed.GetValue(_remove),
+        };
+    }
+
+    /// <summary>docker's memory sizes: a number with an optional binary unit b, k, m, g, t or p (and an optional "b"/"ib").</summary>
+    internal static long ParseMemory(string text)
+    {
+        var match = MemoryPattern().Match(text);
+        if (!match.Success || !double.TryParse(match.Groups[1].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new UsageException($"invalid size: '{text}'");
+        }
+
+        var shift = match.Groups[2].Value.ToUpperInvariant() switch
+        {
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            "T" => 40,
+            "P" => 50,
+            _ => 0,
+        };
+        return (long)(number * (1L << shift));
+    }
+
+    private static double ParseCpus(string text) =>
+        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cpus)
+            ? cpus
+            : throw new UsageException($"invalid argument \"{text}\" for \"--cpus\" flag");
+
+    [GeneratedRegex("^([0-9]+(?:\\.[0-9]+)?) ?([kKmMgGtTpP])?(?:[iI]?[bB])?$")]
+    private static partial Regex MemoryPattern();
+}

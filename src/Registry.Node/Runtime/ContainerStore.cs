@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Registry.Node.Runtime;
+
+/// <summary>
+/// The node's containers on disk:
+/// <code>
+/// containers/&lt;id&gt;/config.json     what was asked for and resolved (image, process, limits); written once
+/// containers/&lt;id&gt;/state.json      status, pids, exit code and reason; replaced whole at each change
+/// containers/&lt;id&gt;/container.log   stdout and stderr, one JSON object per line (docker's json-file format)
+/// containers/&lt;id&gt;/init.spec       rn-init's instructions (NUL-separated key=value)
+/// containers/&lt;id&gt;/rootfs/         the overlay mount point (mounted only inside the container's mount namespace)
+/// containers/&lt;id&gt;/upper/ work/    the overlay's writable layer and its work directory
+/// containers/.names/&lt;name&gt;        holds the id of the container that has the name (created exclusively)
+/// </code>
+/// An id is 64 lowercase hex digits, as docker's; the first 12 are the short id and the default hostname.
+/// </summary>
+public sealed partial class ContainerStore
+{
+    public ContainerStore(string root)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        Root = Path.Combine(Path.GetFullPath(root), "containers");
+    }
+
+    public string Root { get; }
+
+    private string NamesDirectory => Path.Combine(Root, ".names");
+
+    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    public ContainerPaths PathsOf(string id) =>
+        IdPattern().IsMatch(id) ? new ContainerPaths(Path.Combine(Root, id)) : throw new ArgumentException($"invalid container id {id}", nameof(id));
+
+    /// <summary>Makes the container's directory and claims its name; throws if the name is taken.</summary>
+    public ContainerPaths Create(string id, string name)
+    {
+        if (!IsValidName(name))
+        {
+            throw new ContainerConfigException($"invalid container name \"{name}\", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        }
+
+        var paths = PathsOf(id);
+        Directory.CreateDirectory(NamesDirectory);
+        try
+        {
+            using var claim = new FileStream(Path.Combine(NamesDirectory, name), FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            claim.Write(System.Text.Encoding.ASCII.GetBytes(id));
+        }
+        catch (IOException) when (File.Exists(Path.Combine(NamesDirectory, name)))
+        {
+            var owner = File.ReadAllText(Path.Combine(NamesDirectory, name));
+            throw new ContainerConfigException(
+                $"Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(paths.Directory);
+            Directory.CreateDirectory(paths.RootFs);
+            Directory.CreateDirectory(paths.Upper);
+            Directory.CreateDirectory(paths.Work);
+            return paths;
+        }
+        catch
+        {
+            Remove(id, name);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the container's directory and frees its name. The overlay is never mounted in this
+    /// mount namespace, so this removes plain files; symlinks in the upper dir are removed, not followed.</summary>
+    public void Remove(string id, string name)
+    {
+        var paths = PathsOf(id);
+        if (Directory.Exists(paths.Directory))
+        {
+            Directory.Delete(paths.Directory, recursive: true);
+        }
+
+        var claim = Path.Combine(NamesDirectory, name);
+        if (File.Exists(claim) && File.ReadAllText(claim) == id)
+        {
+            File.Delete(claim);
+        }
+    }
+
+    public static void WriteConfig(ContainerPaths paths, ContainerConfigFile config) =>
+        WriteAtomically(paths.ConfigFile, JsonSerializer.SerializeToUtf8Bytes(config, ContainerJson.Default.ContainerConfigFile));
+
+    public static void WriteState(ContainerPaths paths, ContainerStateFile state) =>
+        WriteAtomically(paths.StateFile, JsonSerializer.SerializeToUtf8Bytes(state, ContainerJson.Default.ContainerStateFile));
+
+    public static ContainerStateFile ReadState(ContainerPaths paths) =>
+        JsonSerializer.Deserialize(File.ReadAllBytes(paths.StateFile), ContainerJson.Default.ContainerStateFile)
+            ?? throw new InvalidDataException($"{paths.StateFile} is empty");
+
+    private static void WriteAtomically(string path, byte[] content)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            File.WriteAllBytes(temporary, content);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex IdPattern();
+}
+
+/// <summary>The files and directories of one container (see <see cref="ContainerStore"/>).</summary>
+public sealed record ContainerPaths(string Directory)
+{
+    public string ConfigFile => Path.Combine(Directory, "config.json");
+
+    public string StateFile => Path.Combine(Directory, "state.json");
+
+    public string LogFile => Path.Combine(Directory, "container.log");
+
+    public string InitSpec => Path.Combine(Directory, "init.spec");
+
+    public string RootFs => Path.Combine(Directory, "rootfs");
+
+    public string Upper => Path.Combine(Directory, "upper");
+
+    public string Work => Path.Combine(Directory, "work");
+}

@@ -1,0 +1,45 @@
+using Registry.Node.Runtime.Cgroups;
+
+namespace Registry.Node.Runtime;
+
+public enum NetworkMode
+{
+    /// <summary>A network namespace of its own with only loopback (docker's <c>--network none</c>).</summary>
+    None,
+
+    /// <summary>The host's network namespace.</summary>
+    Host,
+}
+
+/// <summary>What <c>run</c> was asked for, before the image's defaults are applied.</summary>
+public sealed record RunRequest
+{
+    public required string Image { get; init; }
+
+    /// <summary>CMD override: the arguments after IMAGE.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    /// <summary><c>--entrypoint</c>: one executable; "" clears the image's entrypoint.</summary>
+    public string? Entrypoint { get; init; }
+
+    /// <summary><c>-e K=V</c> (or <c>-e K</c>: the value from this process's environment, if set).</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    public string? WorkingDir { get; init; }
+
+    public string? User { get; init; }
+
+    public string? Name { get; init; }
+
+    public string? Hostname { get; init; }
+
+    public NetworkMode Network { get; init; } = NetworkMode.None;
+
+    public CgroupLimits Limits { get; init; } = CgroupLimits.None;
+
+    /// <summary><c>--rm</c>: remove the container when it exits.</summary>
+    public bool Remove { get; init; }
+}
+
+/// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>
+public sealed record ProcessSpec(IReadOnlyList<string> Args, IReadOnlyList<string> Env, string Cwd, ContainerUser User, string Hostname);

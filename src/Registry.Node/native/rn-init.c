@@ -1,0 +1,660 @@
+/*
+ * rn-init: registry-node's container init helper.
+ *
+ * Why a helper of our own. The CLR is multithreaded; fork() from it may only be followed by
+ * exec, so the namespace and mount set-up has to run in a separate single-threaded process
+ * (runc has the same problem with Go and solves it with nsexec, C that runs before the Go
+ * runtime). util-linux's unshare/nsenter would do part of it, but:
+ *   - order of operations: the container needs join-cgroup -> new namespaces -> private mounts
+ *     -> overlay -> /proc,/dev,/sys -> pivot_root -> hostname -> masked paths -> no_new_privs
+ *     -> user and capabilities -> exec, in that order, in one process that then IS pid 1;
+ *     unshare(1) would need a chain of further programs (mount, pivot_root, setpriv, ...) each
+ *     with its own exec, and every one of them would have to exist on the host;
+ *   - startup cost: one small C process (about 3.5 ms here) instead of several execs;
+ *   - error reporting: a failure before exec comes back to registry-node as one message with a
+ *     docker exit code (125 set-up, 126 cannot invoke, 127 not found) through a close-on-exec
+ *     pipe; exec success is the pipe closing without a message. With a chain of tools a failure
+ *     is only an exit status and some text mixed into the container's stderr.
+ *
+ * Usage: rn-init SPEC_FILE STATUS_FD
+ *
+ * SPEC_FILE holds NUL-terminated "key=value" entries written by registry-node (Runtime/InitSpec.cs):
+ *   rootfs, overlay_base, lower (repeated, top layer first, relative to overlay_base), upper, work,
+ *   hostname, uid, gid, group (repeated), env (repeated), cwd, arg (repeated), cap (repeated,
+ *   the capabilities kept), network (none|host), cgroup (repeated: cgroup directories to join).
+ *
+ * Processes: this process stays as the container's monitor (outside every new namespace but
+ * the ones it never enters); its child becomes pid 1 of a new pid namespace and execs the
+ * image's command. The monitor forwards signals to it, waits for it and reports on STATUS_FD,
+ * one line each:
+ *   "started <host pid>"   exec succeeded
+ *   "error <code> <text>"  set-up or exec failed; the monitor exits with <code>
+ *   "exited <code>"        the container's process returned <code>; the monitor exits with it
+ *   "signaled <signal>"    it was killed by <signal>; the monitor exits with 128 + <signal>
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_SETUP 125
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_NOT_FOUND 127
+
+#define MAX_LOWERS 500
+#define MAX_LIST 4096
+#define MAX_GROUPS 256
+#define MAX_CGROUPS 32
+
+struct spec {
+	const char *rootfs, *overlay_base, *upper, *work, *hostname, *cwd, *network;
+	const char *lowers[MAX_LOWERS];
+	int nlowers;
+	char *env[MAX_LIST + 1];
+	int nenv;
+	char *argv[MAX_LIST + 1];
+	int nargv;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
+	const char *cgroups[MAX_CGROUPS];
+	int ncgroups;
+	uid_t uid;
+	gid_t gid;
+	uint64_t keep_caps;
+};
+
+/* ---- reporting ------------------------------------------------------------------------- */
+
+static int status_fd = -1;
+static int error_fd = -1; /* in the child: the write end of the error pipe */
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void status(const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	write_all(status_fd, line, (size_t)n);
+}
+
+/* The child's failure: "<code>\t<message>" on the error pipe, then exit. */
+static void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void fail(int code, const char *fmt, ...)
+{
+	char message[3000], line[3100];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	int n = snprintf(line, sizeof line, "%d\t%s", code, message);
+	if (n > 0)
+		write_all(error_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	_exit(code);
+}
+
+#define FAIL_ERRNO(what, ...) fail(EXIT_SETUP, what ": %s", ##__VA_ARGS__, strerror(errno))
+
+/* ---- spec ------------------------------------------------------------------------------ */
+
+static int parse_number(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || value > max)
+		return -1;
+	*out = value;
+	return 0;
+}
+
+/* Returns NULL or a description of what is wrong. */
+static const char *read_spec(const char *path, struct spec *s)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "cannot open the spec file";
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return "cannot read the spec file";
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof buf - 1) {
+			close(fd);
+			return "the spec file is too large";
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+
+	memset(s, 0, sizeof *s);
+	s->uid = (uid_t)-1;
+	s->gid = (gid_t)-1;
+	for (char *p = buf, *next; p < buf + len; p = next) {
+		next = p + strlen(p) + 1;
+		char *eq = strchr(p, '=');
+		if (!eq)
+			return "a spec entry has no '='";
+		*eq = '\0';
+		char *v = eq + 1;
+		unsigned long n;
+		if (!strcmp(p, "rootfs"))
+			s->rootfs = v;
+		else if (!strcmp(p, "overlay_base"))
+			s->overlay_base = v;
+		else if (!strcmp(p, "upper"))
+			s->upper = v;
+		else if (!strcmp(p, "work"))
+			s->work = v;
+		else if (!strcmp(p, "hostname"))
+			s->hostname = v;
+		else if (!strcmp(p, "cwd"))
+			s->cwd = v;
+		else if (!strcmp(p, "network"))
+			s->network = v;
+		else if (!strcmp(p, "lower")) {
+			if (s->nlowers == MAX_LOWERS)
+				return "too many layers";
+			s->lowers[s->nlowers++] = v;
+		} else if (!strcmp(p, "env")) {
+			if (s->nenv == MAX_LIST)
+				return "too many environment variables";
+			s->env[s->nenv++] = v;
+		} else if (!strcmp(p, "arg")) {
+			if (s->nargv == MAX_LIST)
+				return "too many arguments";
+			s->argv[s->nargv++] = v;
+		} else if (!strcmp(p, "cgroup")) {
+			if (s->ncgroups == MAX_CGROUPS)
+				return "too many cgroup directories";
+			s->cgroups[s->ncgroups++] = v;
+		} else if (!strcmp(p, "uid")) {
+			if (parse_number(v, UINT32_MAX - 1, &n))
+				return "bad uid";
+			s->uid = (uid_t)n;
+		} else if (!strcmp(p, "gid")) {
+			if (parse_number(v, UINT32_MAX - 1, &n))
+				return "bad gid";
+			s->gid = (gid_t)n;
+		} else if (!strcmp(p, "group")) {
+			if (s->ngroups == MAX_GROUPS || parse_number(v, UINT32_MAX - 1, &n))
+				return "bad or too many additional groups";
+			s->groups[s->ngroups++] = (gid_t)n;
+		} else if (!strcmp(p, "cap")) {
+			if (parse_number(v, 63, &n))
+				return "bad capability number";
+			s->keep_caps |= 1ULL << n;
+		} else {
+			return "unknown spec key";
+		}
+	}
+	/* Validate everything before touching the system. */
+	if (!s->rootfs || !s->overlay_base || !s->upper || !s->work || s->nlowers == 0)
+		return "the spec lacks the root filesystem";
+	if (!s->hostname || !s->cwd || s->cwd[0] != '/' || s->nargv == 0)
+		return "the spec lacks hostname, an absolute cwd or the command";
+	if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1)
+		return "the spec lacks uid or gid";
+	if (!s->network || (strcmp(s->network, "none") && strcmp(s->network, "host")))
+		return "network must be none or host";
+	return NULL;
+}
+
+static const char *spec_env(const struct spec *s, const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 0; i < s->nenv; i++)
+		if (!strncmp(s->env[i], name, len) && s->env[i][len] == '=')
+			return s->env[i] + len + 1;
+	return NULL;
+}
+
+/* ---- container init: the steps, in order ----------------------------------------------- */
+
+static void join_cgroups(const struct spec *s)
+{
+	/* "0" is the writer itself, in cgroup v1 and v2: no pid namespace translation involved. */
+	for (int i = 0; i < s->ncgroups; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/cgroup.procs", s->cgroups[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			FAIL_ERRNO("join cgroup %s", s->cgroups[i]);
+		close(fd);
+	}
+}
+
+static void loopback_up(void)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		FAIL_ERRNO("read the loopback interface's flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		FAIL_ERRNO("bring the loopback interface up");
+	close(sock);
+}
+
+/*
+ * Opens RELATIVE (e.g. "dev/pts") under ROOTFD one component at a time with O_NOFOLLOW,
+ * creating missing directories. The image owns the root filesystem: a "proc -> /" symlink in a
+ * layer must not make us mount over the host's directories, so mounts go to the directory this
+ * returns (through /proc/self/fd/N), never to a path the kernel would resolve through symlinks.
+ */
+static int open_dir_in_root(int rootfd, const char *relative)
+{
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof copy, "%s", relative);
+	int dir = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	char *save = NULL;
+	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(part, "..") || !strcmp(part, "."))
+			fail(EXIT_SETUP, "mount target %s has a '.' or '..' component", relative);
+		int next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(dir, part, 0755) < 0 && errno != EEXIST)
+				FAIL_ERRNO("create /%s in the root filesystem", relative);
+			next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next < 0)
+			fail(EXIT_SETUP, "/%s in the image is not a directory (a symlink or a file?): %s", relative, strerror(errno));
+		close(dir);
+		dir = next;
+	}
+	return dir;
+}
+
+static void mount_in_root(int rootfd, const char *target, const char *source, const char *type,
+			  unsigned long flags, const char *data)
+{
+	int fd = open_dir_in_root(rootfd, target);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	if (mount(source, path, type, flags, data) < 0)
+		FAIL_ERRNO("mount %s on /%s", type, target);
+	close(fd);
+}
+
+/*
+ * The minimal devices, bind-mounted from the host onto empty files in the container's /dev.
+ * Binds rather than mknod because /dev and the root filesystem are mounted nodev: there is no
+ * devices cgroup here to stop a container with CAP_MKNOD (docker's default set keeps it) from
+ * making /dev/sda and reading the host's disk, so device nodes made inside must not open.
+ * A bind mount is a mount of its own, without the parent's nodev, so these six still work.
+ */
+static void make_devices(int rootfd)
+{
+	static const char *devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	static const struct {
+		const char *name, *target;
+	} links[] = {
+		{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+		{"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"},
+	};
+	int dev = open_dir_in_root(rootfd, "dev");
+	for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+		char host[64], target[64];
+		int fd = openat(dev, devices[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0)
+			FAIL_ERRNO("create /dev/%s", devices[i]);
+		snprintf(host, sizeof host, "/dev/%s", devices[i]);
+		snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+		if (mount(host, target, NULL, MS_BIND, NULL) < 0)
+			FAIL_ERRNO("bind the host's %s", host);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+		if (symlinkat(links[i].target, dev, links[i].name) < 0)
+			FAIL_ERRNO("create /dev/%s", links[i].name);
+	close(dev);
+}
+
+static void setup_rootfs(const struct spec *s)
+{
+	/* Lower dirs relative to overlay_base keep the option string short for many layers. */
+	static char options[65536];
+	size_t used = (size_t)snprintf(options, sizeof options, "lowerdir=");
+	for (int i = 0; i < s->nlowers; i++)
+		used += (size_t)snprintf(options + used, sizeof options - used, "%s%s", i ? ":" : "", s->lowers[i]);
+	used += (size_t)snprintf(options + used, sizeof options - used, ",upperdir=%s,workdir=%s", s->upper, s->work);
+	if (used >= sizeof options)
+		fail(EXIT_SETUP, "overlay options too long");
+	if (chdir(s->overlay_base) < 0)
+		FAIL_ERRNO("chdir to %s", s->overlay_base);
+	if (mount("overlay", s->rootfs, "overlay", MS_NODEV, options) < 0)
+		FAIL_ERRNO("mount the overlay root filesystem (is overlayfs available?)");
+
+	int root = open(s->rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		FAIL_ERRNO("open the root filesystem");
+	unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	mount_in_root(root, "proc", "proc", "proc", common, NULL);
+	mount_in_root(root, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k");
+	make_devices(root);
+	mount_in_root(root, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+		      "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	mount_in_root(root, "dev/shm", "shm", "tmpfs", common, "mode=1777,size=65536k");
+	mount_in_root(root, "dev/mqueue", "mqueue", "mqueue", common, NULL);
+	/* A fresh sysfs shows the container's network namespace (or the host's with --network host). */
+	mount_in_root(root, "sys", "sysfs", "sysfs", common | MS_RDONLY, NULL);
+	close(root);
+}
+
+static void enter_rootfs(const struct spec *s)
+{
+	/* pivot_root, not chroot: the host's tree is unmounted from this namespace, not just hidden. */
+	if (chdir(s->rootfs) < 0)
+		FAIL_ERRNO("chdir to the root filesystem");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		FAIL_ERRNO("pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		FAIL_ERRNO("detach the old root");
+	if (chdir("/") < 0)
+		FAIL_ERRNO("chdir /");
+}
+
+/* The paths runc masks and makes read-only by default (kernel internals, host information). */
+static void mask_paths(void)
+{
+	static const char *masked[] = {
+		"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap",
+	};
+	static const char *readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+	for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+		struct stat st;
+		if (lstat(masked[i], &st) < 0)
+			continue; /* not on this kernel */
+		int r = S_ISDIR(st.st_mode)
+				? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+				: mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+		if (r < 0)
+			FAIL_ERRNO("mask %s", masked[i]);
+	}
+	for (size_t i = 0; i < sizeof readonly / sizeof readonly[0]; i++) {
+		if (access(readonly[i], F_OK) < 0)
+			continue;
+		if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			FAIL_ERRNO("make %s read-only", readonly[i]);
+	}
+}
+
+static void make_workdir(const char *cwd)
+{
+	/* Like docker: a WORKDIR the image lacks is created (as root, before the user changes). */
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", cwd);
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				FAIL_ERRNO("create the working directory %s", path);
+			*p = saved;
+			if (!saved)
+				break;
+		}
+	}
+}
+
+static void set_user_and_capabilities(const struct spec *s)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL_ERRNO("set no_new_privs");
+	/* The bounding set first: dropping needs CAP_SETPCAP, which may not be kept. */
+	for (int cap = 0; cap <= 63; cap++) {
+		if (s->keep_caps & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			FAIL_ERRNO("drop capability %d from the bounding set", cap);
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		FAIL_ERRNO("clear ambient capabilities");
+	if (setgroups((size_t)s->ngroups, s->groups) < 0)
+		FAIL_ERRNO("setgroups");
+	if (setresgid(s->gid, s->gid, s->gid) < 0)
+		FAIL_ERRNO("setgid %u", (unsigned)s->gid);
+	/* A uid other than 0 loses every permitted and effective capability here, as with docker. */
+	if (setresuid(s->uid, s->uid, s->uid) < 0)
+		FAIL_ERRNO("setuid %u", (unsigned)s->uid);
+	struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof data);
+	if (s->uid == 0) {
+		data[0].effective = data[0].permitted = (uint32_t)s->keep_caps;
+		data[1].effective = data[1].permitted = (uint32_t)(s->keep_caps >> 32);
+	}
+	/* Inheritable stays empty (docker's fix for CVE-2022-24769). */
+	if (syscall(SYS_capset, &header, data) < 0)
+		FAIL_ERRNO("capset");
+}
+
+/* Like docker (Go's exec.LookPath): a name without '/' is searched in the container's PATH. */
+static const char *find_executable(const struct spec *s, char *buf, size_t size)
+{
+	const char *name = s->argv[0];
+	if (strchr(name, '/'))
+		return name;
+	const char *path = spec_env(s, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		int len = (int)(end - path);
+		snprintf(buf, size, "%.*s/%s", len ? len : 1, len ? path : ".", name);
+		struct stat st;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			return buf;
+		path = *end ? end + 1 : end;
+	}
+	fail(EXIT_NOT_FOUND, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static void exec_command(const struct spec *s)
+{
+	if (chdir(s->cwd) < 0)
+		FAIL_ERRNO("chdir to the working directory %s", s->cwd);
+	char buf[PATH_MAX];
+	const char *file = find_executable(s, buf, sizeof buf);
+	umask(022);
+	execve(file, s->argv, s->env);
+	int code = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+	fail(code, "exec: \"%s\": %s", file, strerror(errno));
+}
+
+static void container_init(const struct spec *s)
+{
+	/* Back to defaults: the monitor's signal dispositions must not leak into the container. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		FAIL_ERRNO("set the parent-death signal");
+	umask(0);
+
+	join_cgroups(s); /* first, so that everything after is accounted */
+	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	if (strcmp(s->network, "host"))
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0)
+		FAIL_ERRNO("create namespaces");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		FAIL_ERRNO("make mounts private");
+	if (flags & CLONE_NEWNET)
+		loopback_up();
+	setup_rootfs(s);
+	enter_rootfs(s);
+	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
+		FAIL_ERRNO("sethostname");
+	mask_paths();
+	make_workdir(s->cwd);
+	set_user_and_capabilities(s);
+	exec_command(s);
+}
+
+/* ---- the monitor ----------------------------------------------------------------------- */
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: rn-init SPEC_FILE STATUS_FD (started by registry-node)\n");
+		return EXIT_SETUP;
+	}
+	unsigned long fd;
+	if (parse_number(argv[2], INT_MAX, &fd) || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "rn-init: bad status descriptor %s\n", argv[2]);
+		return EXIT_SETUP;
+	}
+	status_fd = (int)fd;
+	/* Its own process group: a terminal's ^C reaches registry-node, which forwards it once. */
+	setpgid(0, 0);
+
+	static struct spec s;
+	const char *problem = read_spec(argv[1], &s);
+	if (problem) {
+		status("error %d invalid container spec %s: %s", EXIT_SETUP, argv[1], problem);
+		return EXIT_SETUP;
+	}
+	s.env[s.nenv] = NULL;
+	s.argv[s.nargv] = NULL;
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		status("error %d pipe: %s", EXIT_SETUP, strerror(errno));
+		return EXIT_SETUP;
+	}
+	/* The new pid namespace applies to the children of this process: the next fork is pid 1. */
+	if (unshare(CLONE_NEWPID) < 0) {
+		status("error %d create the pid namespace: %s", EXIT_SETUP, strerror(errno));
+		return EXIT_SETUP;
+	}
+	sigset_t forwarded, old;
+	sigemptyset(&forwarded);
+	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaddset(&forwarded, signals[i]);
+	sigprocmask(SIG_BLOCK, &forwarded, &old);
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		status("error %d fork: %s", EXIT_SETUP, strerror(errno));
+		return EXIT_SETUP;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		close(status_fd);
+		error_fd = pipefd[1];
+		container_init(&s);
+	}
+	close(pipefd[1]);
+	child_pid = pid;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaction(signals[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	char message[4096];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(pipefd[0], message + got, sizeof message - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == sizeof message - 1)
+			break;
+	}
+	message[got] = '\0';
+	close(pipefd[0]);
+
+	int wstatus;
+	if (got > 0) {
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+		char *tab = strchr(message, '\t');
+		unsigned long code;
+		if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
+			code = EXIT_SETUP;
+		for (char *c = tab ? tab + 1 : message; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		status("error %lu %s", code, tab ? tab + 1 : message);
+		return (int)code;
+	}
+	status("started %d", (int)pid);
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			status("error %d wait: %s", EXIT_SETUP, strerror(errno));
+			return EXIT_SETUP;
+		}
+	}
+	if (WIFSIGNALED(wstatus)) {
+		status("signaled %d", WTERMSIG(wstatus));
+		return 128 + WTERMSIG(wstatus);
+	}
+	status("exited %d", WEXITSTATUS(wstatus));
+	return WEXITSTATUS(wstatus);
+}
