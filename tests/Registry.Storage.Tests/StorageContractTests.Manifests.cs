@@ -17,7 +17,7 @@ public abstract partial class StorageContractTests
     }
 
     private Task<PutManifestResult> PutAsync(string repository, string reference, string json, string contentType = MediaTypes.OciManifest) =>
-        InScope(sp => sp.GetRequiredService<ManifestService>().PutAsync(repository, Reference(reference), Utf8(json), contentType, default));
+        InScope(sp => sp.GetRequiredService<ManifestService>().PutAsync(repository, Reference(reference), Utf8(json), contentType, author: null, default));
 
     private Task<StoredManifest?> GetAsync(string repository, string reference) =>
         InScope(sp => sp.GetRequiredService<ManifestService>().GetAsync(repository, Reference(reference), default));
@@ -115,7 +115,7 @@ public abstract partial class StorageContractTests
         var (json, _, _) = await ImageManifestAsync("deltag/app");
         var result = await PutAsync("deltag/app", "v1", json);
 
-        Assert.True(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("deltag/app", Reference("v1"), default)));
+        Assert.True(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("deltag/app", Reference("v1"), author: null, default)));
 
         Assert.Null(await GetAsync("deltag/app", "v1"));
         Assert.NotNull(await GetAsync("deltag/app", result.Digest.ToString()));
@@ -128,11 +128,11 @@ public abstract partial class StorageContractTests
         var result = await PutAsync("delman/app", "v1", json);
         await PutAsync("delman/app", "v2", json);
 
-        Assert.True(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("delman/app", Reference(result.Digest.ToString()), default)));
+        Assert.True(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("delman/app", Reference(result.Digest.ToString()), author: null, default)));
 
         Assert.Null(await GetAsync("delman/app", result.Digest.ToString()));
         Assert.Empty((await InScope(sp => sp.GetRequiredService<ManifestService>().ListTagsAsync("delman/app", null, null, default)))!);
-        Assert.False(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("delman/app", Reference(result.Digest.ToString()), default)));
+        Assert.False(await InScope(sp => sp.GetRequiredService<ManifestService>().DeleteAsync("delman/app", Reference(result.Digest.ToString()), author: null, default)));
     }
 
     [Fact]

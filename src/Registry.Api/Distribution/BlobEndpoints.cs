@@ -2,6 +2,7 @@ using Microsoft.Net.Http.Headers;
 using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Distribution;

@@ -5,6 +5,7 @@ using Registry.Api.Auth;
 using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Core.Access;
+using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Distribution;
@@ -147,6 +148,10 @@ public static partial class DistributionApi
 
         return scopes;
     }
+
+    /// <summary>The token's user and the client's address, for changes audited with the change itself.</summary>
+    internal static ChangeAuthor Author(HttpContext context) =>
+        new(context.User.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value, AuditLog.ClientAddress(context));
 
     /// <summary>Records a change made through the distribution API, by the token's user.</summary>
     internal static Task AuditAsync(HttpContext context, string action, string target, string? detail) =>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using Microsoft.Extensions.Primitives;
-using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Services;
@@ -40,7 +39,7 @@ internal static class ManifestEndpoints
         var reference = ParseReference(route.Reference);
         var payload = await ReadPayloadAsync(context.Request, context.RequestAborted);
         var manifests = context.RequestServices.GetRequiredService<ManifestService>();
-        var result = await manifests.PutAsync(route.Name, reference, payload, context.Request.ContentType, context.RequestAborted);
+        var result = await manifests.PutAsync(route.Name, reference, payload, context.Request.ContentType, DistributionApi.Author(context), context.RequestAborted);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
@@ -52,7 +51,6 @@ internal static class ManifestEndpoints
         }
 
         response.ContentLength = 0;
-        await DistributionApi.AuditAsync(context, AuditActions.ManifestPush, $"{route.Name}{(reference.Tag is null ? "@" : ":")}{route.Reference}", result.Digest.ToString());
     }
 
     public static async Task DeleteAsync(HttpContext context, DistributionRoute.Manifest route)
@@ -64,14 +62,13 @@ internal static class ManifestEndpoints
 
         var reference = ParseReference(route.Reference);
         var manifests = context.RequestServices.GetRequiredService<ManifestService>();
-        if (!await manifests.DeleteAsync(route.Name, reference, context.RequestAborted))
+        if (!await manifests.DeleteAsync(route.Name, reference, DistributionApi.Author(context), context.RequestAborted))
         {
             throw new RegistryException(ErrorCode.ManifestUnknown, $"{route.Name}:{route.Reference}");
         }
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
-        await DistributionApi.AuditAsync(context, AuditActions.ManifestDelete, $"{route.Name}{(reference.Tag is null ? "@" : ":")}{route.Reference}", null);
     }
 
     private static ManifestReference ParseReference(string value) =>

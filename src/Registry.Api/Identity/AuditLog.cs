@@ -2,31 +2,6 @@ using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
 
-/// <summary>Names of audited actions.</summary>
-public static class AuditActions
-{
-    public const string LoginSuccess = "login.success";
-    public const string LoginFailure = "login.failure";
-    public const string ManifestPush = "manifest.push";
-    public const string ManifestDelete = "manifest.delete";
-    public const string BlobDelete = "blob.delete";
-    public const string RepositoryCreate = "repository.create";
-    public const string RepositoryUpdate = "repository.update";
-    public const string RepositoryDelete = "repository.delete";
-    public const string TokenCreate = "token.create";
-    public const string TokenUpdate = "token.update";
-    public const string TokenDelete = "token.delete";
-    public const string UserCreate = "user.create";
-    public const string UserUpdate = "user.update";
-    public const string UserDelete = "user.delete";
-    public const string PasswordChange = "user.password";
-    public const string OrganizationCreate = "organization.create";
-    public const string OrganizationDelete = "organization.delete";
-    public const string MemberSet = "member.set";
-    public const string MemberRemove = "member.remove";
-    public const string SigningKeyRotate = "signing-key.rotate";
-}
-
 /// <summary>
 /// Writes who did what, from where and when. Entries never hold secrets: only names, targets and outcomes.
 /// Uses a context of its own so an entry is written whatever state the caller's unit of work is in.

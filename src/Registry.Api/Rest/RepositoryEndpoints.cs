@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Registry.Api.Identity;
 using Registry.Core;
+using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Rest;

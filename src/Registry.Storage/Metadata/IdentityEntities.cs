@@ -133,6 +133,34 @@ public sealed class SigningKeyEntity
     public DateTime? RetiredAt { get; set; }
 }
 
+/// <summary>Names of audited actions.</summary>
+public static class AuditActions
+{
+    public const string LoginSuccess = "login.success";
+    public const string LoginFailure = "login.failure";
+    public const string ManifestPush = "manifest.push";
+    public const string ManifestDelete = "manifest.delete";
+    public const string BlobDelete = "blob.delete";
+    public const string RepositoryCreate = "repository.create";
+    public const string RepositoryUpdate = "repository.update";
+    public const string RepositoryDelete = "repository.delete";
+    public const string TokenCreate = "token.create";
+    public const string TokenUpdate = "token.update";
+    public const string TokenDelete = "token.delete";
+    public const string UserCreate = "user.create";
+    public const string UserUpdate = "user.update";
+    public const string UserDelete = "user.delete";
+    public const string PasswordChange = "user.password";
+    public const string OrganizationCreate = "organization.create";
+    public const string OrganizationDelete = "organization.delete";
+    public const string MemberSet = "member.set";
+    public const string MemberRemove = "member.remove";
+    public const string SigningKeyRotate = "signing-key.rotate";
+}
+
+/// <summary>Who made a change, for the audit entry written in the same transaction as the change.</summary>
+public sealed record ChangeAuthor(string? User, string? ClientAddress);
+
 public sealed class AuditEventEntity
 {
     public long Id { get; set; }

@@ -43,7 +43,9 @@ public sealed partial class ManifestService(
     /// Validates and stores a manifest, then points the tag at it when the reference is a tag.
     /// Everything it refers to must already be in the repository.
     /// </summary>
-    public async Task<PutManifestResult> PutAsync(string repository, ManifestReference reference, ReadOnlyMemory<byte> payload, string? contentType, CancellationToken ct)
+    /// <param name="author">When given, the push is audited in the same transaction.</param>
+    public async Task<PutManifestResult> PutAsync(
+        string repository, ManifestReference reference, ReadOnlyMemory<byte> payload, string? contentType, ChangeAuthor? author, CancellationToken ct)
     {
         var parsed = ManifestParser.Parse(payload, contentType);
         var digest = reference.Digest is { } expected ? expected.ComputeSame(payload.Span) : Digest.ComputeSha256(payload.Span);
@@ -98,13 +100,15 @@ public sealed partial class ManifestService(
             await MetadataSql.UpsertTagAsync(db, repositoryId.Value, tag, manifestId, now, ct);
         }
 
+        await AuditAsync(author, AuditActions.ManifestPush, repository, reference, digest.ToString(), now, ct);
         await transaction.CommitAsync(ct);
         LogPushed(logger, repository, reference.ToString(), digest.ToString());
         return new PutManifestResult(digest, parsed.Subject?.Digest);
     }
 
     /// <summary>Deletes a tag (the manifest stays) or a manifest by digest (with every tag on it).</summary>
-    public async Task<bool> DeleteAsync(string repository, ManifestReference reference, CancellationToken ct)
+    /// <param name="author">When given, the delete is audited in the same transaction.</param>
+    public async Task<bool> DeleteAsync(string repository, ManifestReference reference, ChangeAuthor? author, CancellationToken ct)
     {
         var repositoryId = await db.Repositories.Where(r => r.Name == repository).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
         if (repositoryId is null)
@@ -112,6 +116,7 @@ public sealed partial class ManifestService(
             return false;
         }
 
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         int rows;
         if (reference.Tag is { } tag)
         {
@@ -125,10 +130,33 @@ public sealed partial class ManifestService(
 
         if (rows > 0)
         {
+            await AuditAsync(author, AuditActions.ManifestDelete, repository, reference, detail: null, time.GetUtcNow().UtcDateTime, ct);
             LogDeleted(logger, repository, reference.ToString());
         }
 
+        await transaction.CommitAsync(ct);
         return rows > 0;
+    }
+
+    private async Task AuditAsync(ChangeAuthor? author, string action, string repository, ManifestReference reference, string? detail, DateTime now, CancellationToken ct)
+    {
+        if (author is null)
+        {
+            return;
+        }
+
+        db.AuditEvents.Add(new AuditEventEntity
+        {
+            Time = now,
+            Actor = author.User,
+            ClientAddress = author.ClientAddress,
+            Action = action,
+            Target = $"{repository}{(reference.Tag is null ? "@" : ":")}{reference}",
+            Success = true,
+            Detail = detail,
+        });
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
     }
 
     /// <summary>Tags in lexical order after <paramref name="last"/>; null when the repository is unknown.</summary>
