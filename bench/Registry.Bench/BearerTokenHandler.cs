@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Registry.Core.Access;
 
 namespace Registry.Bench;
 
@@ -48,7 +49,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
     private readonly SemaphoreSlim _renewing = new(1, 1);
     private readonly SortedSet<string> _scopes = new(StringComparer.Ordinal);
     private CachedToken? _token;
-    private BearerChallenge? _lastChallenge;
+    private AuthChallenge? _lastChallenge;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -59,7 +60,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
         }
 
         var response = await base.SendAsync(request, cancellationToken);
-        if (credentials is null || BearerChallenge.From(response) is not { } challenge || !CanSendAgain(request))
+        if (credentials is null || BearerChallenge(response) is not { } challenge || !CanSendAgain(request))
         {
             return response;
         }
@@ -79,6 +80,14 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
 
         base.Dispose(disposing);
     }
+
+    /// <summary>The Bearer challenge of a 401 that names a token realm, or null when there is none (a registry without token auth).</summary>
+    private static AuthChallenge? BearerChallenge(HttpResponseMessage response) =>
+        response.StatusCode != HttpStatusCode.Unauthorized
+            ? null
+            : response.Headers.WwwAuthenticate
+                .Select(header => AuthChallenge.Parse(header.ToString()))
+                .FirstOrDefault(challenge => challenge is { IsBearer: true, RealmUri: not null });
 
     /// <summary>A body already streamed to the server cannot be sent again; buffered and empty ones can.</summary>
     private static bool CanSendAgain(HttpRequestMessage request) => request.Content is null or ByteArrayContent;
@@ -108,7 +117,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
         }
     }
 
-    private async Task<CachedToken> RenewAsync(BearerChallenge challenge, CachedToken? refused, CancellationToken cancellationToken)
+    private async Task<CachedToken> RenewAsync(AuthChallenge challenge, CachedToken? refused, CancellationToken cancellationToken)
     {
         await _renewing.WaitAsync(cancellationToken);
         try
@@ -131,10 +140,11 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
         }
     }
 
-    private async Task<CachedToken> FetchAsync(BearerChallenge challenge, CancellationToken cancellationToken)
+    private async Task<CachedToken> FetchAsync(AuthChallenge challenge, CancellationToken cancellationToken)
     {
         // The credentials go wherever the registry points; the benchmark's traffic must stay on this machine.
-        if (!challenge.Realm.IsLoopback)
+        var realm = challenge.RealmUri;
+        if (realm is null || !realm.IsLoopback)
         {
             throw new BenchException($"token realm {challenge.Realm} is not on this machine; not sending credentials there");
         }
@@ -150,7 +160,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
             query.Append(query.Length > 0 ? "&" : "").Append("scope=").Append(Uri.EscapeDataString(scope));
         }
 
-        var url = new UriBuilder(challenge.Realm) { Query = query.ToString() }.Uri;
+        var url = new UriBuilder(realm) { Query = query.ToString() }.Uri;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Authorization = credentials!.BasicHeader();
         var issued = time.GetUtcNow();
@@ -158,7 +168,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
         if (response.StatusCode != HttpStatusCode.OK)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new BenchException($"token request to {challenge.Realm} answered {(int)response.StatusCode} {body.Trim()}");
+            throw new BenchException($"token request to {realm} answered {(int)response.StatusCode} {body.Trim()}");
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
@@ -166,7 +176,7 @@ internal sealed class BearerTokenHandler(RegistryCredentials? credentials, TimeP
         var root = document.RootElement;
         var value = (root.TryGetProperty("token", out var t) ? t.GetString() : null)
             ?? (root.TryGetProperty("access_token", out var a) ? a.GetString() : null)
-            ?? throw new BenchException($"token response from {challenge.Realm} holds no token");
+            ?? throw new BenchException($"token response from {realm} holds no token");
         var lifetime = root.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) && seconds > 0
             ? TimeSpan.FromSeconds(seconds)
             : DefaultLifetime;

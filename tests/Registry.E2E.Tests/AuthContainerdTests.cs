@@ -36,8 +36,7 @@ public sealed class AuthContainerdTests(AuthFixture fixture, ITestOutputHelper o
 
         var pull = await Ctr.PullAsync(reference, token.For(user.Name), ct);
 
-        Assert.True(pull.Succeeded, pull.ToString());
-        await AssertListedAsync(reference, image, ct);
+        await AssertPulledAsync(pull, reference, image, ct);
     }
 
     [Fact]
@@ -49,8 +48,7 @@ public sealed class AuthContainerdTests(AuthFixture fixture, ITestOutputHelper o
 
         var pull = await Ctr.PullAsync(reference, fixture.Registry.Admin, ct);
 
-        Assert.True(pull.Succeeded, pull.ToString());
-        await AssertListedAsync(reference, image, ct);
+        await AssertPulledAsync(pull, reference, image, ct);
     }
 
     [Fact]
@@ -79,8 +77,10 @@ public sealed class AuthContainerdTests(AuthFixture fixture, ITestOutputHelper o
         Refusal.Assert(pull, "401 unauthorized");
     }
 
-    private async Task AssertListedAsync(string reference, TestImage image, CancellationToken ct)
+    /// <summary>The pull succeeded and <c>ctr images list</c> shows the reference at the image's manifest digest.</summary>
+    private async Task AssertPulledAsync(ProcessResult pull, string reference, TestImage image, CancellationToken ct)
     {
+        Assert.True(pull.Succeeded, pull.ToString());
         var listed = await Ctr.RunAsync(["images", "list"], ct);
         var line = Assert.Single(listed.StandardOutput.Split('\n'), l => l.StartsWith(reference + " ", StringComparison.Ordinal));
         Assert.Contains(image.OciManifest.Digest, line, StringComparison.Ordinal);
@@ -90,11 +90,8 @@ public sealed class AuthContainerdTests(AuthFixture fixture, ITestOutputHelper o
     private async Task<(TestImage Image, string Reference)> PushAsync(RegistryCredentials pusher, string repository, CancellationToken ct)
     {
         var image = TestImages.Create(layerCount: 2);
-        var layout = _directory.Combine(image.Marker);
-        await image.WriteOciLayoutAsync(layout, "v1", ct);
         var reference = $"{fixture.Host}/{repository}:v1";
-        await SkopeoCli.RunAsync(
-            ["copy", "--dest-tls-verify=false", "--dest-creds", pusher.UserColonPassword, $"oci:{layout}:v1", $"docker://{reference}"], ct);
+        await SkopeoPush.PushAsync(image, reference, pusher, _directory, ct);
         return (image, reference);
     }
 }

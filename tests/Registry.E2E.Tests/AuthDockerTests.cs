@@ -64,17 +64,13 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var token = await user.CreateTokenAsync("read-write", ct);
+        var token = await LogInWithNewTokenAsync(user, "read-write", ct);
         Assert.StartsWith("regpat_", token.Token, StringComparison.Ordinal);
-        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
         var remote = $"{Host}/{user.Name}/app:v1";
 
-        var image = await LoadTaggedAsync(remote, ct);
-        await _docker.PushAsync(remote, ct);
+        var image = await PushNewImageAsync(remote, ct);
 
-        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
-        await _docker.PullAsync(remote, ct);
-        Assert.Equal(image.Config.Digest, await _docker.ImageIdAsync(remote, ct));
+        await AssertPullsBackAsync(remote, image, ct);
     }
 
     [Fact]
@@ -83,8 +79,7 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var token = await user.CreateTokenAsync("read", ct);
-        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        await LogInWithNewTokenAsync(user, "read", ct);
         var remote = $"{Host}/{user.Name}/app:v1";
         await LoadTaggedAsync(remote, ct);
 
@@ -115,8 +110,7 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var token = await user.CreateTokenAsync("read-write", ct);
-        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        var token = await LogInWithNewTokenAsync(user, "read-write", ct);
         await user.Api.DeleteTokenAsync(token.Id, ct);
 
         var login = await _docker.LoginAsync(Host, token.For(user.Name), ct);
@@ -131,19 +125,15 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var token = await user.CreateTokenAsync("read-write", ct);
-        (await _docker.LoginAsync(Host, token.For(user.Name), ct)).EnsureSuccess();
+        await LogInWithNewTokenAsync(user, "read-write", ct);
         var repository = $"{user.Name}/public";
         var remote = $"{Host}/{repository}:v1";
-        var image = await LoadTaggedAsync(remote, ct);
-        await _docker.PushAsync(remote, ct);
+        var image = await PushNewImageAsync(remote, ct);
         await user.Api.SetVisibilityAsync(repository, "public", ct);
 
         await _docker.LogoutAsync(Host, ct);
-        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
-        await _docker.PullAsync(remote, ct);
 
-        Assert.Equal(image.Config.Digest, await _docker.ImageIdAsync(remote, ct));
+        await AssertPullsBackAsync(remote, image, ct);
     }
 
     [Fact]
@@ -151,13 +141,11 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
     {
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
-        (await _docker.LoginAsync(Host, fixture.Registry.Admin, ct)).EnsureSuccess();
+        await LogInAsync(fixture.Registry.Admin, ct);
         var remote = $"{Host}/{TestNames.Repository("private")}:v1";
-        await LoadTaggedAsync(remote, ct);
-        await _docker.PushAsync(remote, ct);
-        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
-        await _docker.PullAsync(remote, ct);
-        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+        var image = await PushNewImageAsync(remote, ct);
+        await AssertPullsBackAsync(remote, image, ct);
+        await RemoveLocalAsync(remote, ct);
 
         await _docker.LogoutAsync(Host, ct);
         var pull = await _docker.TryPullAsync(remote, ct);
@@ -188,18 +176,47 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         var ct = timeout.Token;
         using var owner = await fixture.CreateUserAsync(ct);
         using var other = await fixture.CreateUserAsync(ct);
-        (await _docker.LoginAsync(Host, owner.Credentials, ct)).EnsureSuccess();
+        await LogInAsync(owner.Credentials, ct);
         var remote = $"{Host}/{owner.Name}/private:v1";
-        await LoadTaggedAsync(remote, ct);
-        await _docker.PushAsync(remote, ct);
-        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
+        await PushNewImageAsync(remote, ct);
+        await RemoveLocalAsync(remote, ct);
 
-        (await _docker.LoginAsync(Host, other.Credentials, ct)).EnsureSuccess();
+        await LogInAsync(other.Credentials, ct);
         var pull = await _docker.TryPullAsync(remote, ct);
 
         Show("docker pull of another user's private repository", pull);
         Refusal.Assert(pull, "denied: requested access to the resource is denied");
     }
+
+    private async Task LogInAsync(RegistryCredentials credentials, CancellationToken ct) =>
+        (await _docker.LoginAsync(Host, credentials, ct)).EnsureSuccess();
+
+    /// <summary>Gives <paramref name="user"/> a new personal access token of <paramref name="scope"/> and logs docker in with it.</summary>
+    private async Task<PersonalAccessToken> LogInWithNewTokenAsync(TestUser user, string scope, CancellationToken ct)
+    {
+        var token = await user.CreateTokenAsync(scope, ct);
+        await LogInAsync(token.For(user.Name), ct);
+        return token;
+    }
+
+    /// <summary>A new image, loaded, tagged <paramref name="remote"/> and pushed there.</summary>
+    private async Task<TestImage> PushNewImageAsync(string remote, CancellationToken ct)
+    {
+        var image = await LoadTaggedAsync(remote, ct);
+        await _docker.PushAsync(remote, ct);
+        return image;
+    }
+
+    /// <summary>Removes the local copy, pulls <paramref name="remote"/> again and checks it is <paramref name="image"/>.</summary>
+    private async Task AssertPullsBackAsync(string remote, TestImage image, CancellationToken ct)
+    {
+        await RemoveLocalAsync(remote, ct);
+        await _docker.PullAsync(remote, ct);
+        Assert.Equal(image.Config.Digest, await _docker.ImageIdAsync(remote, ct));
+    }
+
+    private async Task RemoveLocalAsync(string remote, CancellationToken ct) =>
+        (await _docker.RemoveImageAsync(remote, cancellationToken: ct)).EnsureSuccess();
 
     /// <summary>A new one-layer image, loaded into the engine and tagged <paramref name="remote"/>.</summary>
     private async Task<TestImage> LoadTaggedAsync(string remote, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Registry.Testing;
+using Registry.Testing.Images;
 
 namespace Registry.E2E.Tests;
 
@@ -83,4 +84,23 @@ internal static class Refusal
             words.Any(w => output.Contains(w.ToLowerInvariant(), StringComparison.Ordinal)),
             $"The output names none of [{string.Join(", ", words)}]:\n{result}");
     }
+}
+
+/// <summary>Pushes as the auth tests do: <c>skopeo copy --dest-creds USER:SECRET</c> from an OCI layout.</summary>
+internal static class SkopeoPush
+{
+    /// <summary>Writes <paramref name="image"/> as an OCI layout under <paramref name="directory"/> and copies it to <paramref name="reference"/>.</summary>
+    public static async Task<ProcessResult> TryPushAsync(
+        TestImage image, string reference, RegistryCredentials pusher, TemporaryDirectory directory, CancellationToken ct)
+    {
+        var layout = directory.Combine(image.Marker);
+        await image.WriteOciLayoutAsync(layout, "v1", ct);
+        return await SkopeoCli.TryRunAsync(
+            ["copy", "--dest-tls-verify=false", "--dest-creds", pusher.UserColonPassword, $"oci:{layout}:v1", $"docker://{reference}"], ct);
+    }
+
+    /// <summary>As <see cref="TryPushAsync"/>, throwing unless skopeo succeeded.</summary>
+    public static async Task PushAsync(
+        TestImage image, string reference, RegistryCredentials pusher, TemporaryDirectory directory, CancellationToken ct)
+        => (await TryPushAsync(image, reference, pusher, directory, ct)).EnsureSuccess();
 }

@@ -32,16 +32,13 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var token = await user.CreateTokenAsync("read-write", ct);
+        var creds = (await user.CreateTokenAsync("read-write", ct)).For(user.Name);
         var image = TestImages.Create(layerCount: 2);
         var reference = $"{fixture.Host}/{user.Name}/app:v1";
 
-        await SkopeoCli.RunAsync(
-            ["copy", "--dest-tls-verify=false", "--dest-creds", token.For(user.Name).UserColonPassword, await LayoutAsync(image, ct), $"docker://{reference}"],
-            ct);
+        await SkopeoPush.PushAsync(image, reference, creds, _directory, ct);
 
-        var raw = await SkopeoCli.RunAsync(
-            ["inspect", "--tls-verify=false", "--creds", token.For(user.Name).UserColonPassword, "--raw", $"docker://{reference}"], ct);
+        var raw = await SkopeoCli.RunAsync(["inspect", "--tls-verify=false", "--creds", creds.UserColonPassword, "--raw", $"docker://{reference}"], ct);
         Assert.Equal(image.OciManifest.Digest, Sha256(raw.StandardOutput));
     }
 
@@ -52,10 +49,7 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
         var ct = timeout.Token;
         var image = TestImages.Create(layerCount: 1);
 
-        var copy = await SkopeoCli.TryRunAsync(
-            ["copy", "--dest-tls-verify=false", "--dest-creds", Wrong.Credentials.UserColonPassword, await LayoutAsync(image, ct),
-                $"docker://{fixture.Host}/{TestNames.Repository("skopeo")}:v1"],
-            ct);
+        var copy = await SkopeoPush.TryPushAsync(image, $"{fixture.Host}/{TestNames.Repository("skopeo")}:v1", Wrong.Credentials, _directory, ct);
 
         output.WriteLine($"--- skopeo copy with wrong credentials ---\n{copy}");
         Refusal.Assert(copy, "unauthorized: invalid username or password");
@@ -70,9 +64,7 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
         var token = await user.CreateTokenAsync("read", ct);
         var image = TestImages.Create(layerCount: 1);
 
-        var copy = await SkopeoCli.TryRunAsync(
-            ["copy", "--dest-tls-verify=false", "--dest-creds", token.For(user.Name).UserColonPassword, await LayoutAsync(image, ct), $"docker://{fixture.Host}/{user.Name}/app:v1"],
-            ct);
+        var copy = await SkopeoPush.TryPushAsync(image, $"{fixture.Host}/{user.Name}/app:v1", token.For(user.Name), _directory, ct);
 
         output.WriteLine($"--- skopeo copy with a read token ---\n{copy}");
         Refusal.Assert(copy, "denied: requested access to the resource is denied");
@@ -84,20 +76,10 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         using var user = await fixture.CreateUserAsync(ct);
-        var creds = (await user.CreateTokenAsync("read-write", ct)).For(user.Name).UserColonPassword;
-        var image = TestImages.Create(layerCount: 2);
-        var source = $"{fixture.Host}/{user.Name}/source:v1";
-        var copy = $"{fixture.Host}/{user.Name}/copy:v1";
-        await SkopeoCli.RunAsync(["copy", "--dest-tls-verify=false", "--dest-creds", creds, await LayoutAsync(image, ct), $"docker://{source}"], ct);
+        var creds = (await user.CreateTokenAsync("read-write", ct)).For(user.Name);
 
-        _podmanImages.Add(source);
-        await PodmanAsync(["pull", "--tls-verify=false", "--creds", creds, source], ct);
-        _podmanImages.Add(copy);
-        await PodmanAsync(["tag", source, copy], ct);
-        await PodmanAsync(["push", "--tls-verify=false", "--creds", creds, copy], ct);
-
-        var config = await SkopeoCli.RunAsync(["inspect", "--tls-verify=false", "--creds", creds, "--config", "--raw", $"docker://{copy}"], ct);
-        Assert.Equal(image.Config.Digest, Sha256(config.StandardOutput));
+        await AssertPodmanPullsTagsAndPushesAsync(
+            creds, $"{fixture.Host}/{user.Name}/source:v1", $"{fixture.Host}/{user.Name}/copy:v1", ct);
     }
 
     [Fact]
@@ -107,8 +89,7 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
         var ct = timeout.Token;
         var image = TestImages.Create(layerCount: 1);
         var reference = $"{fixture.Host}/{TestNames.Repository("podman")}:v1";
-        await SkopeoCli.RunAsync(
-            ["copy", "--dest-tls-verify=false", "--dest-creds", fixture.Registry.Admin.UserColonPassword, await LayoutAsync(image, ct), $"docker://{reference}"], ct);
+        await SkopeoPush.PushAsync(image, reference, fixture.Registry.Admin, _directory, ct);
 
         _podmanImages.Add(reference);
         var pull = await ProcessRunner.RunAsync(
@@ -123,11 +104,23 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
     {
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
-        var creds = fixture.Registry.Admin.UserColonPassword;
+
+        await AssertPodmanPullsTagsAndPushesAsync(
+            fixture.Registry.Admin,
+            $"{fixture.Host}/{TestNames.Repository("podman-source")}:v1",
+            $"{fixture.Host}/{TestNames.Repository("podman-copy")}:v1",
+            ct);
+    }
+
+    /// <summary>
+    /// With <c>--creds</c> throughout: a new image pushed to <paramref name="source"/>, podman pulls it,
+    /// tags it <paramref name="copy"/> and pushes that, and the registry serves the image's config there.
+    /// </summary>
+    private async Task AssertPodmanPullsTagsAndPushesAsync(RegistryCredentials credentials, string source, string copy, CancellationToken ct)
+    {
+        var creds = credentials.UserColonPassword;
         var image = TestImages.Create(layerCount: 2);
-        var source = $"{fixture.Host}/{TestNames.Repository("podman-source")}:v1";
-        var copy = $"{fixture.Host}/{TestNames.Repository("podman-copy")}:v1";
-        await SkopeoCli.RunAsync(["copy", "--dest-tls-verify=false", "--dest-creds", creds, await LayoutAsync(image, ct), $"docker://{source}"], ct);
+        await SkopeoPush.PushAsync(image, source, credentials, _directory, ct);
 
         _podmanImages.Add(source);
         await PodmanAsync(["pull", "--tls-verify=false", "--creds", creds, source], ct);
@@ -137,13 +130,6 @@ public sealed class AuthSkopeoPodmanTests(AuthFixture fixture, ITestOutputHelper
 
         var config = await SkopeoCli.RunAsync(["inspect", "--tls-verify=false", "--creds", creds, "--config", "--raw", $"docker://{copy}"], ct);
         Assert.Equal(image.Config.Digest, Sha256(config.StandardOutput));
-    }
-
-    private async Task<string> LayoutAsync(TestImage image, CancellationToken ct)
-    {
-        var layout = _directory.Combine(image.Marker);
-        await image.WriteOciLayoutAsync(layout, "v1", ct);
-        return $"oci:{layout}:v1";
     }
 
     private static string Sha256(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

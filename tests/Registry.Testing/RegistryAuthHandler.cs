@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Registry.Core.Access;
 
 namespace Registry.Testing;
 
@@ -65,42 +66,40 @@ public sealed class RegistryAuthHandler : DelegatingHandler
 
     private async Task<AuthenticationHeaderValue?> AnswerAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        foreach (var challenge in response.Headers.WwwAuthenticate)
+        foreach (var header in response.Headers.WwwAuthenticate)
         {
-            if (string.Equals(challenge.Scheme, "Basic", StringComparison.OrdinalIgnoreCase))
+            var challenge = AuthChallenge.Parse(header.ToString());
+            if (challenge is { IsBasic: true })
             {
                 return _credentials?.BasicHeader();
             }
 
-            if (string.Equals(challenge.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase) && challenge.Parameter is { } parameter)
+            if (challenge is { IsBearer: true, Parameters.Count: > 0 })
             {
-                return await FetchTokenAsync(ParseParameters(parameter), cancellationToken).ConfigureAwait(false);
+                return await FetchTokenAsync(challenge, cancellationToken).ConfigureAwait(false);
             }
         }
 
         return null;
     }
 
-    private async Task<AuthenticationHeaderValue?> FetchTokenAsync(Dictionary<string, string> challenge, CancellationToken cancellationToken)
+    private async Task<AuthenticationHeaderValue?> FetchTokenAsync(AuthChallenge challenge, CancellationToken cancellationToken)
     {
-        if (!challenge.TryGetValue("realm", out var realm))
+        if (challenge.Realm is not { } realm)
         {
             return null;
         }
 
         var query = new StringBuilder();
-        if (challenge.TryGetValue("service", out var service))
+        if (challenge.Service is { } service)
         {
             query.Append("service=").Append(Uri.EscapeDataString(service));
         }
 
         // One scope="…" may hold several scopes separated by spaces (a cross-repository mount).
-        if (challenge.TryGetValue("scope", out var scopes))
+        foreach (var scope in challenge.Scopes)
         {
-            foreach (var scope in scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                query.Append(query.Length > 0 ? "&" : "").Append("scope=").Append(Uri.EscapeDataString(scope));
-            }
+            query.Append(query.Length > 0 ? "&" : "").Append("scope=").Append(Uri.EscapeDataString(scope));
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = query.ToString() }.Uri);
@@ -116,54 +115,5 @@ public sealed class RegistryAuthHandler : DelegatingHandler
             : body.RootElement.TryGetProperty("access_token", out var a) ? a.GetString()
             : null;
         return token is null ? null : new AuthenticationHeaderValue("Bearer", token);
-    }
-
-    /// <summary><c>key="value",key=value</c> pairs of a challenge; quoted values may hold commas.</summary>
-    private static Dictionary<string, string> ParseParameters(string text)
-    {
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var i = 0;
-        while (i < text.Length)
-        {
-            while (i < text.Length && (text[i] == ',' || text[i] == ' '))
-            {
-                i++;
-            }
-
-            var equals = text.IndexOf('=', i);
-            if (equals < 0)
-            {
-                break;
-            }
-
-            var key = text[i..equals].Trim();
-            i = equals + 1;
-            var value = new StringBuilder();
-            if (i < text.Length && text[i] == '"')
-            {
-                for (i++; i < text.Length && text[i] != '"'; i++)
-                {
-                    if (text[i] == '\\' && i + 1 < text.Length)
-                    {
-                        i++;
-                    }
-
-                    value.Append(text[i]);
-                }
-
-                i++; // the closing quote
-            }
-            else
-            {
-                for (; i < text.Length && text[i] != ','; i++)
-                {
-                    value.Append(text[i]);
-                }
-            }
-
-            result[key] = value.ToString().Trim();
-        }
-
-        return result;
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Registry.Core.Access;
 
 namespace Registry.Node.Client;
 
@@ -92,9 +93,9 @@ internal sealed class RegistryAuthenticator
 
     private async Task<AuthenticationHeaderValue> FetchTokenAsync(AuthChallenge challenge, string repository, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(challenge["realm"], UriKind.Absolute, out var realm) || realm.Scheme is not ("https" or "http"))
+        if (challenge.RealmUri is not { Scheme: "https" or "http" } realm)
         {
-            throw Unauthorized($"{_registry} sent a Bearer challenge without a usable realm ('{challenge["realm"]}')");
+            throw Unauthorized($"{_registry} sent a Bearer challenge without a usable realm ('{challenge.Realm}')");
         }
 
         // Credentials over plain HTTP only where the registry itself is plain HTTP by choice or on loopback.
@@ -104,7 +105,7 @@ internal sealed class RegistryAuthenticator
         }
 
         var scope = challenge["scope"] ?? $"repository:{repository}:pull";
-        var service = challenge["service"];
+        var service = challenge.Service;
         var credential = _credential.Value.Credential;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);

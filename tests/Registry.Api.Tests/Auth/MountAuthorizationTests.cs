@@ -34,7 +34,7 @@ public sealed class MountAuthorizationTests(RegistryFactory registry) : IClassFi
         using var response = await plain.SendAsync(HttpMethod.Post, $"/v2/{alice.Name}/y/blobs/uploads/?mount={blob.Digest}&from={Source(bob)}");
 
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        var scopes = BearerChallenge.From(response)?.Scopes ?? [];
+        var scopes = response.BearerChallenge()?.Scopes ?? [];
         Assert.Contains($"repository:{alice.Name}/y:pull,push", scopes);
         Assert.Contains($"repository:{Source(bob)}:pull", scopes);
     }

@@ -56,7 +56,7 @@ public sealed class RepositoryVisibilityTests(RepositoryVisibilityTests.Registry
         using var manifest = await anonymous.GetAsync($"/v2/{privateRepository}/manifests/v1");
 
         await AssertErrorAsync(manifest, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        Assert.NotNull(BearerChallenge.From(manifest));
+        Assert.NotNull(manifest.BearerChallenge());
     }
 
     [Fact]

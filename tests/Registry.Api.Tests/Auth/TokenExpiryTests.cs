@@ -33,7 +33,7 @@ public sealed class TokenExpiryTests(TokenExpiryTests.Registry fixture) : IClass
 
         Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
         await AssertErrorAsync(expired, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        Assert.NotNull(BearerChallenge.From(expired));
+        Assert.NotNull(expired.BearerChallenge());
     }
 
     [Fact]
@@ -74,18 +74,11 @@ public sealed class TokenExpiryTests(TokenExpiryTests.Registry fixture) : IClass
     public async Task AnotherUsersExpiredTokenIsRefusedOnTheSession()
     {
         // Both may push to the organization's repositories; the session still belongs to the one who started it.
-        var owner = await _registry.NewUserAsync();
-        var maintainer = await _registry.NewUserAsync();
-        var org = await _registry.NewOrganizationAsync(owner);
-        await _registry.SetMemberAsync(owner, org, maintainer.Name, "maintainer");
-        var repository = $"{org}/app";
-        var ownerToken = await _client.TokenAsync(owner.Name, owner.Password, $"repository:{repository}:pull,push");
-        var otherToken = await _client.TokenAsync(maintainer.Name, maintainer.Password, $"repository:{repository}:pull,push");
-        using var start = await _client.SendWithTokenAsync(HttpMethod.Post, $"/v2/{repository}/blobs/uploads/", ownerToken);
+        var (session, ownerToken, otherToken) = await OwnersSessionInAnOrganizationAsync();
 
         _clock.Advance(PastTokenLifetime);
-        using var other = await _client.SendWithTokenAsync(HttpMethod.Patch, Location(start), otherToken, new byte[100]);
-        using var own = await _client.SendWithTokenAsync(HttpMethod.Patch, Location(start), ownerToken, new byte[100]);
+        using var other = await _client.SendWithTokenAsync(HttpMethod.Patch, session, otherToken, new byte[100]);
+        using var own = await _client.SendWithTokenAsync(HttpMethod.Patch, session, ownerToken, new byte[100]);
 
         await AssertErrorAsync(other, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         Assert.Equal(HttpStatusCode.Accepted, own.StatusCode);
@@ -96,16 +89,9 @@ public sealed class TokenExpiryTests(TokenExpiryTests.Registry fixture) : IClass
     {
         // The session belongs to who started it (UploadService.StartAsync: "who alone may continue it"),
         // also for another user who may push to the repository; to that user it is as unknown as any other id.
-        var owner = await _registry.NewUserAsync();
-        var maintainer = await _registry.NewUserAsync();
-        var org = await _registry.NewOrganizationAsync(owner);
-        await _registry.SetMemberAsync(owner, org, maintainer.Name, "maintainer");
-        var repository = $"{org}/app";
-        var ownerToken = await _client.TokenAsync(owner.Name, owner.Password, $"repository:{repository}:pull,push");
-        using var start = await _client.SendWithTokenAsync(HttpMethod.Post, $"/v2/{repository}/blobs/uploads/", ownerToken);
-        var otherToken = await _client.TokenAsync(maintainer.Name, maintainer.Password, $"repository:{repository}:pull,push");
+        var (session, _, otherToken) = await OwnersSessionInAnOrganizationAsync();
 
-        using var other = await _client.SendWithTokenAsync(HttpMethod.Patch, Location(start), otherToken, new byte[100]);
+        using var other = await _client.SendWithTokenAsync(HttpMethod.Patch, session, otherToken, new byte[100]);
 
         await AssertErrorAsync(other, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
     }
@@ -152,6 +138,23 @@ public sealed class TokenExpiryTests(TokenExpiryTests.Registry fixture) : IClass
         await client.PushImageAsync(repository, "v2");
 
         Assert.Equal(HttpStatusCode.OK, pull.StatusCode);
+    }
+
+    /// <summary>
+    /// An organization's repository that its owner and a maintainer may both push to, an upload session the
+    /// owner started there (its location), and push tokens of both.
+    /// </summary>
+    private async Task<(string Session, string OwnerToken, string MaintainerToken)> OwnersSessionInAnOrganizationAsync()
+    {
+        var owner = await _registry.NewUserAsync();
+        var maintainer = await _registry.NewUserAsync();
+        var org = await _registry.NewOrganizationAsync(owner);
+        await _registry.SetMemberAsync(owner, org, maintainer.Name, "maintainer");
+        var repository = $"{org}/app";
+        var ownerToken = await _client.TokenAsync(owner.Name, owner.Password, $"repository:{repository}:pull,push");
+        var maintainerToken = await _client.TokenAsync(maintainer.Name, maintainer.Password, $"repository:{repository}:pull,push");
+        using var start = await _client.SendWithTokenAsync(HttpMethod.Post, $"/v2/{repository}/blobs/uploads/", ownerToken);
+        return (Location(start), ownerToken, maintainerToken);
     }
 
     /// <summary>The fixture: a registry whose clock the tests move.</summary>

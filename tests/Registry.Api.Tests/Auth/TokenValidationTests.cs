@@ -19,9 +19,9 @@ public sealed class TokenValidationTests(RegistryFactory registry) : IClassFixtu
         using var response = await _client.GetAsync("/v2/some/app/tags/list");
 
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        var challenge = BearerChallenge.From(response);
+        var challenge = response.BearerChallenge();
         Assert.NotNull(challenge);
-        Assert.Equal(new Uri(_client.BaseAddress!, "/auth/token"), challenge.Realm);
+        Assert.Equal(new Uri(_client.BaseAddress!, "/auth/token"), challenge.RealmUri);
         Assert.Equal(Service, challenge.Service);
         Assert.Equal(["repository:some/app:pull"], challenge.Scopes);
     }
@@ -33,7 +33,7 @@ public sealed class TokenValidationTests(RegistryFactory registry) : IClassFixtu
 
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         Assert.Equal("registry/2.0", Header(response, "Docker-Distribution-API-Version"));
-        Assert.NotNull(BearerChallenge.From(response));
+        Assert.NotNull(response.BearerChallenge());
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class TokenValidationTests(RegistryFactory registry) : IClassFixtu
 
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         await AssertErrorAsync(refused, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        var challenge = BearerChallenge.From(refused);
+        var challenge = refused.BearerChallenge();
         Assert.Equal("insufficient_scope", challenge?.Error);
         Assert.Equal([$"repository:{alice.Name}/two:pull"], challenge?.Scopes);
     }
@@ -64,7 +64,7 @@ public sealed class TokenValidationTests(RegistryFactory registry) : IClassFixtu
         using var response = await _client.SendWithTokenAsync(HttpMethod.Post, $"/v2/{alice.Name}/app/blobs/uploads/", token);
 
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        Assert.Equal("insufficient_scope", BearerChallenge.From(response)?.Error);
+        Assert.Equal("insufficient_scope", response.BearerChallenge()?.Error);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class TokenValidationTests(RegistryFactory registry) : IClassFixtu
         using var response = await _client.SendWithTokenAsync(HttpMethod.Get, "/v2/_catalog", token);
 
         await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
-        Assert.Equal(["registry:catalog:*"], BearerChallenge.From(response)?.Scopes);
+        Assert.Equal(["registry:catalog:*"], response.BearerChallenge()?.Scopes);
     }
 
     [Fact]

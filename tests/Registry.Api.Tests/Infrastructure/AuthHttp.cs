@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Registry.Core.Access;
 
 namespace Registry.Api.Tests.Infrastructure;
 
@@ -12,6 +13,12 @@ internal sealed record GrantedAccess(string Type, string Name, string Actions);
 internal static class AuthHttp
 {
     public const string Service = "registry";
+
+    /// <summary>The response's <c>WWW-Authenticate: Bearer</c> challenge that names a token realm, or null.</summary>
+    public static AuthChallenge? BearerChallenge(this HttpResponseMessage response) =>
+        response.Headers.WwwAuthenticate
+            .Select(header => AuthChallenge.Parse(header.ToString()))
+            .FirstOrDefault(challenge => challenge is { IsBearer: true, RealmUri: not null });
 
     /// <summary>GET /auth/token with Basic credentials (none when <paramref name="username"/> is null) and each scope as a query parameter.</summary>
     public static Task<HttpResponseMessage> RequestTokenAsync(this HttpClient client, string? username, string? password, params string[] scopes) =>

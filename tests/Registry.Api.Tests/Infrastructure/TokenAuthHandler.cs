@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Web;
+using Registry.Core.Access;
 
 namespace Registry.Api.Tests.Infrastructure;
 
@@ -35,7 +36,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
 
     // Resource ("repository:a/b") to its actions, least recently asked for first.
     private readonly List<KeyValuePair<string, SortedSet<string>>> _scopes = [];
-    private BearerChallenge? _server;
+    private AuthChallenge? _server;
     private bool _probed;
     private string? _refreshToken;
     private string? _token;
@@ -58,7 +59,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
         var sent = Token;
         SetBearer(request, sent);
         var response = await base.SendAsync(request, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Unauthorized || BearerChallenge.From(response) is not { } challenge)
+        if (response.StatusCode != HttpStatusCode.Unauthorized || response.BearerChallenge() is not { } challenge)
         {
             return response;
         }
@@ -92,7 +93,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
     private static bool CanResend(HttpRequestMessage request) => request.Content is null or ByteArrayContent;
 
     /// <summary>A token covering the challenge's scopes and all earlier ones; null when the realm refuses.</summary>
-    private async Task<string?> RefreshAsync(BearerChallenge challenge, string? sent, CancellationToken cancellationToken)
+    private async Task<string?> RefreshAsync(AuthChallenge challenge, string? sent, CancellationToken cancellationToken)
     {
         await _refresh.WaitAsync(cancellationToken);
         try
@@ -129,7 +130,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
                 _probed = true;
                 using var ping = new HttpRequestMessage(HttpMethod.Get, new Uri(target, "/v2/"));
                 using var probe = await base.SendAsync(ping, cancellationToken);
-                _server = probe.StatusCode == HttpStatusCode.Unauthorized ? BearerChallenge.From(probe) : null;
+                _server = probe.StatusCode == HttpStatusCode.Unauthorized ? probe.BearerChallenge() : null;
             }
 
             if (_server is not null)
@@ -162,8 +163,13 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
     /// refresh grant instead of sending the password again; if that is refused, the password is
     /// tried once more.
     /// </summary>
-    private async Task<string?> FetchTokenAsync(BearerChallenge server, CancellationToken cancellationToken)
+    private async Task<string?> FetchTokenAsync(AuthChallenge server, CancellationToken cancellationToken)
     {
+        if (server.RealmUri is not { } realm)
+        {
+            return null;
+        }
+
         if (_refreshToken is not null)
         {
             var form = new Dictionary<string, string>
@@ -178,7 +184,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
                 form["service"] = server.Service;
             }
 
-            using var refresh = new HttpRequestMessage(HttpMethod.Post, server.Realm) { Content = new FormUrlEncodedContent(form) };
+            using var refresh = new HttpRequestMessage(HttpMethod.Post, realm) { Content = new FormUrlEncodedContent(form) };
             if (await ReadTokenAsync(refresh, "access_token", cancellationToken) is { } refreshed)
             {
                 return refreshed;
@@ -199,7 +205,7 @@ internal sealed class TokenAuthHandler(string? username, string? password) : Del
         }
 
         query.AddRange(ScopeStrings().Select(s => "scope=" + Uri.EscapeDataString(s)));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(server.Realm) { Query = string.Join('&', query) }.Uri);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = string.Join('&', query) }.Uri);
         if (username is not null)
         {
             request.Headers.Authorization = Basic(username, password ?? string.Empty);

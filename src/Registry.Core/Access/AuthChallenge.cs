@@ -1,8 +1,11 @@
-namespace Registry.Node.Client;
+using System.Text;
+
+namespace Registry.Core.Access;
 
 /// <summary>
-/// One <c>WWW-Authenticate</c> challenge: a scheme (<c>Basic</c>, <c>Bearer</c>) and its
-/// parameters (<c>realm</c>, <c>service</c>, <c>scope</c>, …), per RFC 7235's auth-param grammar.
+/// One <c>WWW-Authenticate</c> challenge: a scheme (<c>Basic</c>, <c>Bearer</c>) and its parameters
+/// (<c>realm</c>, <c>service</c>, <c>scope</c>, <c>error</c>, …), per the auth-param grammar of RFC 9110.
+/// The one parser of challenges: the node's registry client, the tests' clients and the bench tool read them here.
 /// </summary>
 public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, string> Parameters)
 {
@@ -11,6 +14,23 @@ public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, st
     public bool IsBasic => Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase);
 
     public string? this[string name] => Parameters.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Where to ask for a token, as sent.</summary>
+    public string? Realm => this["realm"];
+
+    /// <summary>The realm as an absolute URI, or null when it is missing or not one.</summary>
+    public Uri? RealmUri => Uri.TryCreate(Realm, UriKind.Absolute, out var uri) ? uri : null;
+
+    public string? Service => this["service"];
+
+    /// <summary>Why a token was refused (<c>invalid_token</c>, <c>insufficient_scope</c>), when the server says.</summary>
+    public string? Error => this["error"];
+
+    /// <summary>
+    /// The scopes the refused request needs. One <c>scope="…"</c> may hold several, separated by spaces
+    /// (a cross-repository mount asks for the target and the source).
+    /// </summary>
+    public IReadOnlyList<string> Scopes => this["scope"]?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
     /// <summary>Parses <c>Bearer realm="…",service="…",scope="…"</c>; null when the header holds no scheme.</summary>
     public static AuthChallenge? Parse(string? header)
@@ -27,7 +47,7 @@ public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, st
         var i = space < 0 ? text.Length : space + 1;
         while (i < text.Length)
         {
-            while (i < text.Length && (text[i] == ' ' || text[i] == ','))
+            while (i < text.Length && (text[i] == ',' || char.IsWhiteSpace(text[i])))
             {
                 i++;
             }
@@ -44,7 +64,7 @@ public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, st
             if (i < text.Length && text[i] == '"')
             {
                 // A quoted string: backslash escapes the next character; a comma inside (as in scope lists) is data.
-                var builder = new System.Text.StringBuilder();
+                var builder = new StringBuilder();
                 i++;
                 while (i < text.Length && text[i] != '"')
                 {
