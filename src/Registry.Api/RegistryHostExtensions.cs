@@ -45,6 +45,8 @@ public static class RegistryHostExtensions
         services.AddScoped<CredentialService>();
         services.AddScoped<PermissionService>();
         services.AddScoped<TokenGrants>();
+        services.AddSingleton<IdentityJanitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdentityJanitor>());
         services.AddScoped<AccountService>();
         services.AddScoped<AccessTokenService>();
         services.AddScoped<IAccessAuthorizer, TokenAccessAuthorizer>();

@@ -1,0 +1,60 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Registry.Storage.Metadata;
+
+namespace Registry.Api.Identity;
+
+/// <summary>
+/// Removes what identity leaves behind once it can no longer matter: expired refresh tokens (a <c>docker login</c>
+/// makes one each time) and login-failure counters whose window and lockout have passed.
+/// </summary>
+public sealed partial class IdentityJanitor(
+    IServiceScopeFactory scopes,
+    IOptions<AuthOptions> options,
+    TimeProvider time,
+    ILogger<IdentityJanitor> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        do
+        {
+            try
+            {
+                await CleanOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(logger, e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task<int> CleanOnceAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
+        var now = time.GetUtcNow().UtcDateTime;
+        var windowStart = now - options.Value.LoginFailureWindow;
+
+        var refreshTokens = await db.RefreshTokens.Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+        var throttles = await db.LoginThrottles
+            .Where(t => t.WindowStart < windowStart && (t.BlockedUntil == null || t.BlockedUntil <= now))
+            .ExecuteDeleteAsync(ct);
+        if (refreshTokens + throttles > 0)
+        {
+            LogCleaned(logger, refreshTokens, throttles);
+        }
+
+        return refreshTokens + throttles;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RefreshTokens} expired refresh tokens and {Throttles} stale login counters")]
+    private static partial void LogCleaned(ILogger logger, int refreshTokens, int throttles);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cleaning up expired identity records failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
