@@ -72,10 +72,17 @@ internal sealed class ImageCommands(Option<string> rootOption)
 
     public Command Inspect()
     {
-        var image = NoFlags(new Argument<string>("IMAGE"));
-        var command = new Command("inspect", "Show an image's record and config as JSON") { image };
+        var image = NoFlags(new Argument<string>("CONTAINER|IMAGE"));
+        var command = new Command("inspect", "Show a container's config and state, else an image's record and config, as JSON") { image };
         command.SetAction((parsed, ct) => NodeCli.GuardAsync(async () =>
         {
+            // As docker: a container of that name or id first, then an image.
+            if (await ContainerCommands.TryInspectAsync(parsed.GetValue(rootOption)!, parsed.GetValue(image)!, ct).ConfigureAwait(false) is { } container)
+            {
+                await Console.Out.WriteLineAsync(container).ConfigureAwait(false);
+                return NodeCli.Ok;
+            }
+
             var stores = Stores(parsed);
             var record = await FindAsync(stores, parsed.GetValue(image)!, ct).ConfigureAwait(false);
             var config = await stores.Content.ReadAllAsync(record.ConfigDigest, ct).ConfigureAwait(false);

@@ -35,6 +35,18 @@ internal static class NodeCli
         command.Subcommands.Add(commands.Inspect());
         var (parseArgs, containerCommand) = RunCommand.SplitAtImage(args);
         command.Subcommands.Add(new RunCommand(rootOption).Create(containerCommand));
+        var (execParseArgs, execCommand) = ContainerCommands.SplitAtContainer(args);
+        var containers = new ContainerCommands(rootOption);
+        command.Subcommands.Add(containers.Ps());
+        command.Subcommands.Add(containers.Logs());
+        command.Subcommands.Add(containers.Stop());
+        command.Subcommands.Add(containers.Start());
+        command.Subcommands.Add(containers.Rm());
+        command.Subcommands.Add(containers.Exec(execCommand));
+        if (execCommand.Length > 0)
+        {
+            parseArgs = execParseArgs;
+        }
 
         var parsed = command.Parse(parseArgs);
         if (parsed.Action is ParseErrorAction)
@@ -86,6 +98,8 @@ internal static class NodeCli
         RegistryClientException registry => $"Error response from registry: {registry.Message}",
         HttpRequestException http => $"Error response from registry: cannot connect: {http.Message}",
         LocalImageNotFoundException local => $"image not found: {local.Image}",
+        Runtime.ContainerNotFoundException container => $"Error response from daemon: No such container: {container.Reference}",
+        Runtime.ContainerStateConflictException conflict => $"Error response from daemon: {conflict.Message}",
         Snapshots.LayerUnpackException unpack => $"failed to unpack image: {unpack.Message}",
         _ => $"Error: {e.Message}",
     });

@@ -18,6 +18,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     {
         "--root", "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--hostname",
         "-m", "--memory", "--cpus", "--pids-limit", "--network", "--net", "--platform",
+        "--restart",
     };
 
     private readonly Option<bool> _remove = new("--rm") { Description = "Remove the container when it exits" };
@@ -32,6 +33,8 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     private readonly Option<long?> _pidsLimit = new("--pids-limit") { Description = "Most processes and threads (-1 or 0: unlimited)" };
     private readonly Option<string> _network = new("--network", "--net") { Description = "none (default) or host", DefaultValueFactory = _ => "none" };
     private readonly Option<string?> _platform = new("--platform") { Description = "Platform to pull if the image is not here" };
+    private readonly Option<bool> _detach = new("--detach", "-d") { Description = "Run in the background and print the container id" };
+    private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always (with -d)", DefaultValueFactory = _ => "no" };
 
     /// <summary>
     /// Splits <paramref name="args"/> at IMAGE when the command is <c>run</c>: the parser gets the
@@ -81,7 +84,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         var image = new Argument<string>("IMAGE") { Description = "The image to run; pulled if it is not here" };
         var command = new Command("run", "Run a command in a new container (foreground), like docker run")
         {
-            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, image,
+            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, image,
         };
         command.SetAction((parsed, ct) => RunGuardedAsync(parsed, parsed.GetValue(image)!, containerCommand, ct));
         return command;
@@ -105,6 +108,12 @@ internal sealed partial class RunCommand(Option<string> rootOption)
                 Error = Console.OpenStandardError(),
             };
             var exit = await runner.RunAsync(record, request, cancellationToken).ConfigureAwait(false);
+            if (exit.Detached)
+            {
+                await Console.Out.WriteLineAsync(exit.Id).ConfigureAwait(false);
+                return NodeCli.Ok;
+            }
+
             if (exit.Error is not null)
             {
                 await Console.Error.WriteLineAsync($"registry-node: failed to start container {exit.Id[..12]}: {exit.Error}").ConfigureAwait(false);
@@ -171,7 +180,31 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             Network = network,
             Limits = limits,
             Remove = parsed.GetValue(_remove),
+            Detach = parsed.GetValue(_detach),
+            Restart = ParseRestart(parsed),
         };
+    }
+
+    private RestartPolicy ParseRestart(ParseResult parsed)
+    {
+        var restart = RestartPolicy.Parse(parsed.GetValue(_restart)!);
+        if (restart.Kind != RestartKind.No && parsed.GetValue(_remove))
+        {
+            throw new UsageException("Conflicting options: --restart and --rm");
+        }
+
+        // Only a supervisor restarts containers; a foreground run has none (yet).
+        if (restart.Kind != RestartKind.No && !parsed.GetValue(_detach))
+        {
+            throw new UsageException("--restart needs -d");
+        }
+
+        if (parsed.GetValue(_remove) && parsed.GetValue(_detach))
+        {
+            throw new UsageException("--rm with -d is not supported yet: remove the container with rm");
+        }
+
+        return restart;
     }
 
     /// <summary>docker's memory sizes: a number with an optional binary unit b, k, m, g, t or p (and an optional "b"/"ib").</summary>

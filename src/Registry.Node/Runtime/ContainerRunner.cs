@@ -12,7 +12,11 @@ namespace Registry.Node.Runtime;
 /// <summary>How a foreground container ended.</summary>
 /// <param name="ExitCode">docker's: the process's code, 128 + signal, or 125/126/127 when it could not start.</param>
 /// <param name="Error">rn-init's message when it could not start.</param>
-public sealed record ContainerExit(string Id, int ExitCode, ExitReason Reason, bool OomKilled, string? Error);
+public sealed record ContainerExit(string Id, int ExitCode, ExitReason Reason, bool OomKilled, string? Error)
+{
+    /// <summary>True when <c>run -d</c> or <c>start</c> left the container running under its supervisor.</summary>
+    public bool Detached { get; init; }
+}
 
 /// <summary>
 /// Runs one container in the foreground: validate and resolve everything first (image config,
@@ -21,7 +25,7 @@ public sealed record ContainerExit(string Id, int ExitCode, ExitReason Reason, b
 /// record how it ended, and clean up. Anything made before a failure is removed again; the
 /// mounts live in the container's own mount namespace and go with it.
 /// </summary>
-public sealed class ContainerRunner
+public sealed partial class ContainerRunner
 {
     public const string InitVariable = "REGISTRY_NODE_INIT";
 
@@ -89,13 +93,21 @@ public sealed class ContainerRunner
                 id, name, image.Reference, image.ConfigDigest.ToString(), [.. image.ChainIds.Select(c => c.ToString())],
                 process.Args, process.Env, process.Cwd, process.User.Uid, process.User.Gid, process.User.AdditionalGids,
                 hostname, request.Network.ToString().ToLowerInvariant(), request.Limits.MemoryBytes, request.Limits.Cpus,
-                request.Limits.PidsMax, request.Remove, Time.GetUtcNow()));
+                request.Limits.PidsMax, request.Remove, Time.GetUtcNow(), request.Restart.ToString()));
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);
             await File.WriteAllBytesAsync(
                 paths.InitSpec,
                 InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories),
                 cancellationToken).ConfigureAwait(false);
+
+            if (request.Detach)
+            {
+                // From here the supervisor owns the cgroup (StartSupervisedAsync removed it if the container never ran).
+                var created = cgroup;
+                cgroup = null;
+                return await StartSupervisedAsync(id, paths, created, request.Restart, cancellationToken).ConfigureAwait(false);
+            }
 
             var exit = await StartAndWaitAsync(id, paths, cgroup, cancellationToken).ConfigureAwait(false);
             await cgroup.RemoveAsync(CgroupTimeout, CancellationToken.None).ConfigureAwait(false);
@@ -156,6 +168,8 @@ public sealed class ContainerRunner
                         Status = ContainerStatus.Running,
                         Pid = int.Parse(line["started ".Length..], CultureInfo.InvariantCulture),
                         MonitorPid = monitor.Id,
+                        MonitorStartTime = MonitorProbe.StartTime(monitor.Id),
+                        BootId = MonitorProbe.BootId,
                         StartedAt = Time.GetUtcNow(),
                     });
                 }

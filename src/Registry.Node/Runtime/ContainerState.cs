@@ -8,6 +8,9 @@ public enum ContainerStatus
 {
     Created,
     Running,
+
+    /// <summary>Exited, and its supervisor waits out the back-off before starting it again.</summary>
+    Restarting,
     Exited,
 }
 
@@ -47,7 +50,8 @@ public sealed record ContainerConfigFile(
     double? Cpus,
     long? PidsLimit,
     bool AutoRemove,
-    DateTimeOffset Created);
+    DateTimeOffset Created,
+    string RestartPolicy = "no");
 
 /// <summary>The container's current state: <c>state.json</c>, rewritten whole (temp file + rename) at each change.</summary>
 public sealed record ContainerStateFile
@@ -59,6 +63,15 @@ public sealed record ContainerStateFile
 
     /// <summary>The host pid of rn-init's monitor process.</summary>
     public int? MonitorPid { get; init; }
+
+    /// <summary>The monitor's start time (field 22 of /proc/PID/stat) and the boot it ran in: with the
+    /// pid they tell the monitor from a later process that reuses its pid (<see cref="MonitorProbe"/>).</summary>
+    public ulong? MonitorStartTime { get; init; }
+
+    public string? BootId { get; init; }
+
+    /// <summary>How often the supervisor started the container again under its restart policy.</summary>
+    public int RestartCount { get; init; }
 
     public DateTimeOffset? StartedAt { get; init; }
 

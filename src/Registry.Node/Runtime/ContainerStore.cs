@@ -8,7 +8,10 @@ namespace Registry.Node.Runtime;
 /// The node's containers on disk:
 /// <code>
 /// containers/&lt;id&gt;/config.json     what was asked for and resolved (image, process, limits); written once
-/// containers/&lt;id&gt;/state.json      status, pids, exit code and reason; replaced whole at each change
+/// containers/&lt;id&gt;/state.json      status, pids, exit code and reason, restart count; replaced whole at each change
+///                                 (by registry-node, or by rn-init while it supervises a detached container)
+/// containers/&lt;id&gt;/stop-requested  made by stop and rm -f: the supervisor starts the container no more
+/// containers/&lt;id&gt;/exec-*.spec     rn-init --exec's instructions, while an exec runs
 /// containers/&lt;id&gt;/container.log   stdout and stderr, one JSON object per line (docker's json-file format)
 /// containers/&lt;id&gt;/init.spec       rn-init's instructions (NUL-separated key=value)
 /// containers/&lt;id&gt;/rootfs/         the overlay mount point (mounted only inside the container's mount namespace)
@@ -90,6 +93,37 @@ public sealed partial class ContainerStore
         }
     }
 
+    /// <summary>The ids of the containers on this node, in no particular order.</summary>
+    public IEnumerable<string> Ids() =>
+        Directory.Exists(Root)
+            ? Directory.EnumerateDirectories(Root).Select(Path.GetFileName).OfType<string>().Where(d => IdPattern().IsMatch(d) && File.Exists(Path.Combine(Root, d, "config.json")))
+            : [];
+
+    /// <summary>The id of the container a user named, as docker resolves it: an exact id or name, else a unique id prefix.</summary>
+    /// <exception cref="ContainerNotFoundException">No container, or a prefix several ids share.</exception>
+    public string Find(string reference)
+    {
+        if (IdPattern().IsMatch(reference) && File.Exists(Path.Combine(Root, reference, "config.json")))
+        {
+            return reference;
+        }
+
+        var claim = Path.Combine(NamesDirectory, reference);
+        if (IsValidName(reference) && File.Exists(claim) && File.ReadAllText(claim) is var id && IdPattern().IsMatch(id))
+        {
+            return id;
+        }
+
+        var matches = reference.Length > 0 && reference.All(char.IsAsciiHexDigitLower)
+            ? Ids().Where(i => i.StartsWith(reference, StringComparison.Ordinal)).Take(2).ToList()
+            : [];
+        return matches.Count == 1 ? matches[0] : throw new ContainerNotFoundException(reference);
+    }
+
+    public static ContainerConfigFile ReadConfig(ContainerPaths paths) =>
+        JsonSerializer.Deserialize(File.ReadAllBytes(paths.ConfigFile), ContainerJson.Default.ContainerConfigFile)
+            ?? throw new InvalidDataException($"{paths.ConfigFile} is empty");
+
     public static void WriteConfig(ContainerPaths paths, ContainerConfigFile config) =>
         WriteAtomically(paths.ConfigFile, JsonSerializer.SerializeToUtf8Bytes(config, ContainerJson.Default.ContainerConfigFile));
 
@@ -137,4 +171,13 @@ public sealed record ContainerPaths(string Directory)
     public string Upper => Path.Combine(Directory, "upper");
 
     public string Work => Path.Combine(Directory, "work");
+
+    /// <summary>Made by stop and rm -f before they signal: the supervisor then starts the container no more.</summary>
+    public string StopMarker => Path.Combine(Directory, "stop-requested");
+}
+
+/// <summary>docker's "No such container".</summary>
+public sealed class ContainerNotFoundException(string reference) : Exception($"No such container: {reference}")
+{
+    public string Reference { get; } = reference;
 }

@@ -71,3 +71,36 @@ internal static class InitSpec
     private static string OverlayPath(string path) =>
         path.AsSpan().IndexOfAny(",:\\") < 0 ? path : throw new ContainerConfigException($"the path {path} contains ',', ':' or '\\', which overlayfs options cannot carry");
 }
+
+/// <summary>The spec of <c>rn-init --exec</c>: a process to run in the namespaces of the container's pid 1.</summary>
+internal static class ExecSpec
+{
+    public static byte[] Build(int containerPid, ProcessSpec process, IEnumerable<string> cgroupDirectories)
+    {
+        var entries = new List<(string Key, string Value)>
+        {
+            ("pid", containerPid.ToString(CultureInfo.InvariantCulture)),
+            ("uid", process.User.Uid.ToString(CultureInfo.InvariantCulture)),
+            ("gid", process.User.Gid.ToString(CultureInfo.InvariantCulture)),
+            ("cwd", process.Cwd),
+        };
+        entries.AddRange(process.User.AdditionalGids.Select(g => ("group", g.ToString(CultureInfo.InvariantCulture))));
+        entries.AddRange(process.Env.Select(e => ("env", e)));
+        entries.AddRange(process.Args.Select(a => ("arg", a)));
+        entries.AddRange(InitSpec.DefaultCapabilities.Values.Order().Select(c => ("cap", c.ToString(CultureInfo.InvariantCulture))));
+        entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
+
+        var builder = new StringBuilder();
+        foreach (var (key, value) in entries)
+        {
+            if (value.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ContainerConfigException($"{key} contains a NUL character");
+            }
+
+            builder.Append(key).Append('=').Append(value).Append('\0');
+        }
+
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+}

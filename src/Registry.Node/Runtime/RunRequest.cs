@@ -39,6 +39,11 @@ public sealed record RunRequest
 
     /// <summary><c>--rm</c>: remove the container when it exits.</summary>
     public bool Remove { get; init; }
+
+    /// <summary><c>-d</c>: rn-init supervises the container; <see cref="ContainerRunner.RunAsync"/> returns once it runs.</summary>
+    public bool Detach { get; init; }
+
+    public RestartPolicy Restart { get; init; } = RestartPolicy.No;
 }
 
 /// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>

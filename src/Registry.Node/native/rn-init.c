@@ -16,12 +16,17 @@
  *     pipe; exec success is the pipe closing without a message. With a chain of tools a failure
  *     is only an exit status and some text mixed into the container's stderr.
  *
- * Usage: rn-init SPEC_FILE STATUS_FD
+ * Usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]]] SPEC_FILE STATUS_FD
+ *        rn-init --exec SPEC_FILE
+ *
+ * --supervise makes the monitor a detached container's supervisor (see "detached containers"
+ * below and docs/runtime.md); --exec runs a process in a running container (see "exec" below).
  *
  * SPEC_FILE holds NUL-terminated "key=value" entries written by registry-node (Runtime/InitSpec.cs):
  *   rootfs, overlay_base, lower (repeated, top layer first, relative to overlay_base), upper, work,
  *   hostname, uid, gid, group (repeated), env (repeated), cwd, arg (repeated), cap (repeated,
- *   the capabilities kept), network (none|host), cgroup (repeated: cgroup directories to join).
+ *   the capabilities kept), network (none|host), cgroup (repeated: cgroup directories to join);
+ *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup.
  *
  * Processes: this process stays as the container's monitor (outside every new namespace but
  * the ones it never enters); its child becomes pid 1 of a new pid namespace and execs the
@@ -39,6 +44,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -54,6 +60,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_SETUP 125
@@ -80,6 +87,7 @@ struct spec {
 	uid_t uid;
 	gid_t gid;
 	uint64_t keep_caps;
+	pid_t exec_pid; /* --exec: the container's pid 1 whose namespaces to join */
 };
 
 /* ---- reporting ------------------------------------------------------------------------- */
@@ -145,6 +153,8 @@ static int parse_number(const char *text, unsigned long max, unsigned long *out)
 	*out = value;
 	return 0;
 }
+
+static const char *check_exec_spec(const struct spec *s);
 
 /* Returns NULL or a description of what is wrong. */
 static const char *read_spec(const char *path, struct spec *s)
@@ -226,6 +236,10 @@ static const char *read_spec(const char *path, struct spec *s)
 			if (s->ngroups == MAX_GROUPS || parse_number(v, UINT32_MAX - 1, &n))
 				return "bad or too many additional groups";
 			s->groups[s->ngroups++] = (gid_t)n;
+		} else if (!strcmp(p, "pid")) {
+			if (parse_number(v, INT_MAX, &n) || n < 2)
+				return "bad pid";
+			s->exec_pid = (pid_t)n;
 		} else if (!strcmp(p, "cap")) {
 			if (parse_number(v, 63, &n))
 				return "bad capability number";
@@ -235,6 +249,8 @@ static const char *read_spec(const char *path, struct spec *s)
 		}
 	}
 	/* Validate everything before touching the system. */
+	if (s->exec_pid)
+		return check_exec_spec(s);
 	if (!s->rootfs || !s->overlay_base || !s->upper || !s->work || s->nlowers == 0)
 		return "the spec lacks the root filesystem";
 	if (!s->hostname || !s->cwd || s->cwd[0] != '/' || s->nargv == 0)
@@ -556,29 +572,665 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-int main(int argc, char **argv)
-{
-	if (argc != 3) {
-		fprintf(stderr, "usage: rn-init SPEC_FILE STATUS_FD (started by registry-node)\n");
-		return EXIT_SETUP;
-	}
-	unsigned long fd;
-	if (parse_number(argv[2], INT_MAX, &fd) || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
-		fprintf(stderr, "rn-init: bad status descriptor %s\n", argv[2]);
-		return EXIT_SETUP;
-	}
-	status_fd = (int)fd;
-	/* Its own process group: a terminal's ^C reaches registry-node, which forwards it once. */
-	setpgid(0, 0);
+/* ---- detached containers: the supervising monitor (run -d, start) ------------------------ */
 
+/*
+ * With --supervise DIR the monitor is the container's supervisor, as conmon or containerd's
+ * shim are for runc: it leaves registry-node's session (setsid, stdio on /dev/null), writes the
+ * container's stdout and stderr into DIR/container.log itself, owns DIR/state.json while it
+ * lives, restarts the container as the policy says, and removes the cgroup when it is done.
+ * registry-node only waits for the first "started" (or "error") line and returns.
+ */
+
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+
+struct supervision {
+	const char *dir;
+	enum restart_policy restart;
+	unsigned long max_restarts; /* on-failure: 0 = no limit */
+};
+
+struct run_state {
+	const char *status; /* Running, Restarting, Exited */
+	pid_t pid;
+	struct timespec started, finished;
+	int has_exit, exit_code, oom_killed;
+	const char *reason; /* Exited, Oom, Killed, StartFailed */
+	const char *error;
+	unsigned long restarts;
+};
+
+static unsigned long long monitor_start_time;
+static char boot_id[64];
+
+static void format_time(const struct timespec *t, char *out, size_t size)
+{
+	struct tm tm;
+	gmtime_r(&t->tv_sec, &tm);
+	size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, size - n, ".%07ldZ", t->tv_nsec / 100);
+}
+
+/*
+ * TEXT as the inside of a JSON string. Invalid UTF-8 becomes U+FFFD, as docker's encoder does,
+ * so that every reader of the log can parse every line. OUT must hold 6 bytes per input byte.
+ */
+static size_t json_escape(const unsigned char *text, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = text[i];
+		if (c < 0x80) {
+			if (c == '"' || c == '\\') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c == '\n') {
+				out[o++] = '\\';
+				out[o++] = 'n';
+			} else if (c == '\t') {
+				out[o++] = '\\';
+				out[o++] = 't';
+			} else if (c == '\r') {
+				out[o++] = '\\';
+				out[o++] = 'r';
+			} else if (c < 0x20) {
+				o += (size_t)sprintf(out + o, "\\u%04x", c);
+			} else {
+				out[o++] = (char)c;
+			}
+			i++;
+			continue;
+		}
+		/* The length of a well-formed sequence starting here, or 0. */
+		size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		if (n && i + n <= len) {
+			unsigned char c1 = text[i + 1];
+			int ok = (c1 & 0xC0) == 0x80 && !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) &&
+				 !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F);
+			for (size_t k = 2; ok && k < n; k++)
+				ok = (text[i + k] & 0xC0) == 0x80;
+			if (ok) {
+				memcpy(out + o, text + i, n);
+				o += n;
+				i += n;
+				continue;
+			}
+		}
+		o += (size_t)sprintf(out + o, "\\ufffd");
+		i++;
+	}
+	return o;
+}
+
+#define MAX_LOG_LINE 16384 /* docker splits longer lines at 16 KiB too */
+
+struct log_stream {
+	const char *name;
+	int fd;
+	size_t len;
+	unsigned char buf[MAX_LOG_LINE];
+};
+
+/* One line of container.log in docker's json-file format: {"log":"…","stream":"…","time":"…"}. */
+static void log_line(int log_fd, struct log_stream *st)
+{
+	static char line[MAX_LOG_LINE * 6 + 128];
+	if (st->len == 0)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char time[64];
+	format_time(&now, time, sizeof time);
+	size_t n = (size_t)sprintf(line, "{\"log\":\"");
+	n += json_escape(st->buf, st->len, line + n);
+	n += (size_t)sprintf(line + n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", st->name, time);
+	if (log_fd >= 0)
+		write_all(log_fd, line, n);
+	st->len = 0;
+}
+
+static void log_append(int log_fd, struct log_stream *st, const unsigned char *chunk, size_t len)
+{
+	while (len > 0) {
+		const unsigned char *newline = memchr(chunk, '\n', len);
+		size_t take = newline ? (size_t)(newline - chunk) + 1 : len;
+		if (take > MAX_LOG_LINE - st->len)
+			take = MAX_LOG_LINE - st->len;
+		memcpy(st->buf + st->len, chunk, take);
+		st->len += take;
+		chunk += take;
+		len -= take;
+		if (st->len == MAX_LOG_LINE || st->buf[st->len - 1] == '\n')
+			log_line(log_fd, st);
+	}
+}
+
+/* Copies the container's stdout and stderr into the log until both are closed (pid 1's
+ * namespace is gone: every process that could hold them is dead). */
+static void pump_logs(int out_fd, int err_fd, int log_fd)
+{
+	static struct log_stream streams[2];
+	streams[0].name = "stdout";
+	streams[0].fd = out_fd;
+	streams[0].len = 0;
+	streams[1].name = "stderr";
+	streams[1].fd = err_fd;
+	streams[1].len = 0;
+	int open_streams = 2;
+	while (open_streams > 0) {
+		struct pollfd fds[2];
+		for (int i = 0; i < 2; i++) {
+			fds[i].fd = streams[i].fd;
+			fds[i].events = POLLIN;
+			fds[i].revents = 0;
+		}
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (streams[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			unsigned char chunk[16384];
+			ssize_t n = read(streams[i].fd, chunk, sizeof chunk);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				log_line(log_fd, &streams[i]);
+				close(streams[i].fd);
+				streams[i].fd = -1;
+				open_streams--;
+				continue;
+			}
+			log_append(log_fd, &streams[i], chunk, (size_t)n);
+		}
+	}
+}
+
+/* Field 22 of /proc/PID/stat: with the pid, it names a process across pid reuse. */
+static unsigned long long process_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static void read_boot_id(void)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, boot_id, sizeof boot_id - 1);
+	if (fd >= 0)
+		close(fd);
+	boot_id[n > 0 ? n : 0] = '\0';
+	for (char *c = boot_id; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == '-'))
+			*c = '\0';
+}
+
+/* state.json, replaced whole (temp file + rename) as registry-node does; see Runtime/ContainerState.cs. */
+static void write_state(const struct supervision *sup, const struct run_state *st)
+{
+	static char json[8192];
+	char time[64], escaped[3000 * 6];
+	size_t n = (size_t)snprintf(json, sizeof json, "{\n  \"status\": \"%s\"", st->status);
+	if (st->pid > 0)
+		n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"pid\": %d", (int)st->pid);
+	if (strcmp(st->status, "Exited"))
+		n += (size_t)snprintf(json + n, sizeof json - n,
+				      ",\n  \"monitorPid\": %d,\n  \"monitorStartTime\": %llu,\n  \"bootId\": \"%s\"",
+				      (int)getpid(), monitor_start_time, boot_id);
+	if (st->started.tv_sec) {
+		format_time(&st->started, time, sizeof time);
+		n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"startedAt\": \"%s\"", time);
+	}
+	if (st->finished.tv_sec) {
+		format_time(&st->finished, time, sizeof time);
+		n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"finishedAt\": \"%s\"", time);
+	}
+	if (st->has_exit)
+		n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"exitCode\": %d,\n  \"reason\": \"%s\"", st->exit_code, st->reason);
+	n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"oomKilled\": %s", st->oom_killed ? "true" : "false");
+	if (st->error) {
+		size_t len = strnlen(st->error, 3000);
+		escaped[json_escape((const unsigned char *)st->error, len, escaped)] = '\0';
+		n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"error\": \"%s\"", escaped);
+	}
+	n += (size_t)snprintf(json + n, sizeof json - n, ",\n  \"restartCount\": %lu\n}", st->restarts);
+	if (n >= sizeof json)
+		return;
+
+	char path[PATH_MAX], temporary[PATH_MAX];
+	snprintf(path, sizeof path, "%s/state.json", sup->dir);
+	snprintf(temporary, sizeof temporary, "%s/state.json.%d.tmp", sup->dir, (int)getpid());
+	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return; /* the container was removed */
+	write_all(fd, json, n);
+	close(fd);
+	if (rename(temporary, path) < 0)
+		unlink(temporary);
+}
+
+/* OOM kills recorded in the container's cgroup so far: oom_kill in memory.events (v2) or memory.oom_control (v1). */
+static long oom_kills(const struct spec *s)
+{
+	long total = 0;
+	static const char *files[] = {"memory.events", "memory.oom_control"};
+	for (int i = 0; i < s->ncgroups; i++) {
+		for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+			char path[PATH_MAX], buf[4096];
+			snprintf(path, sizeof path, "%s/%s", s->cgroups[i], files[f]);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+				if (!strncmp(line, "oom_kill ", 9))
+					total += strtol(line + 9, NULL, 10);
+		}
+	}
+	return total;
+}
+
+/* Pid 1's death took its namespace with it; what is left in the cgroup is killed, then it goes (bounded: 2 s). */
+static void remove_cgroups(const struct spec *s)
+{
+	for (int i = 0; i < s->ncgroups; i++) {
+		for (int attempt = 0; attempt < 100; attempt++) {
+			if (rmdir(s->cgroups[i]) == 0 || errno == ENOENT)
+				break;
+			char path[PATH_MAX], buf[4096];
+			snprintf(path, sizeof path, "%s/cgroup.procs", s->cgroups[i]);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+			if (fd >= 0)
+				close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			for (char *p = buf; *p;) {
+				char *end;
+				long pid = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (pid > 0)
+					kill((pid_t)pid, SIGKILL);
+				p = end;
+			}
+			usleep(20000);
+		}
+	}
+}
+
+static int stop_requested(const struct supervision *sup)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/stop-requested", sup->dir);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Forks pid 1 of a new pid namespace with stdout/stderr on OUT/ERR. clone(CLONE_NEWPID) each time
+ * rather than unshare + fork: a pid namespace whose pid 1 died takes no new process, and a restart
+ * needs a fresh one. Returns the pid, or -1 with "CODE\tmessage" in MESSAGE.
+ */
+static pid_t spawn_container(const struct spec *s, int out, int err, char *message, size_t size)
+{
+	int pipefd[2];
+	message[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(message, size, "%d\tpipe: %s", EXIT_SETUP, strerror(errno));
+		return -1;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		snprintf(message, size, "%d\tclone: %s", EXIT_SETUP, strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			_exit(EXIT_SETUP);
+		error_fd = pipefd[1];
+		container_init(s);
+	}
+	close(pipefd[1]);
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(pipefd[0], message + got, size - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == size - 1)
+			break;
+	}
+	message[got] = '\0';
+	close(pipefd[0]);
+	if (got == 0)
+		return pid;
+	int wstatus;
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+static void install_forwarding(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaction(signals[i], &sa, NULL);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+static int supervise(const struct spec *s, const struct supervision *sup)
+{
+	/* Out of registry-node's session and terminal: the CLI may exit, the terminal may close. */
+	if (setsid() < 0) {
+		status("error %d setsid: %s", EXIT_SETUP, strerror(errno));
+		return EXIT_SETUP;
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) {
+		status("error %d /dev/null: %s", EXIT_SETUP, strerror(errno));
+		return EXIT_SETUP;
+	}
+	close(null);
+	/* Descriptors another thread of registry-node made inheritable would otherwise live as long as the container. */
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != status_fd)
+			close(fd);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/container.log", sup->dir);
+	int log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	monitor_start_time = process_start_time(getpid());
+	read_boot_id();
+	install_forwarding();
+
+	struct run_state st;
+	memset(&st, 0, sizeof st);
+	long oom_before = oom_kills(s);
+	long backoff_ms = 100;
+	for (;;) {
+		int out[2], err[2];
+		char message[4096];
+		pid_t pid = -1;
+		if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+			snprintf(message, sizeof message, "%d\tpipe: %s", EXIT_SETUP, strerror(errno));
+		else {
+			pid = spawn_container(s, out[1], err[1], message, sizeof message);
+			close(out[1]);
+			close(err[1]);
+		}
+		if (pid < 0) {
+			char *tab = strchr(message, '\t');
+			unsigned long code;
+			if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
+				code = EXIT_SETUP;
+			const char *text = tab ? tab + 1 : message;
+			if (status_fd >= 0) {
+				/* Before the first start registry-node is still waiting: it records the failure. */
+				status("error %lu %s", code, text);
+				return (int)code;
+			}
+			clock_gettime(CLOCK_REALTIME, &st.finished);
+			st.status = "Exited";
+			st.pid = 0;
+			st.has_exit = 1;
+			st.exit_code = (int)code;
+			st.reason = "StartFailed";
+			st.error = text;
+			remove_cgroups(s);
+			write_state(sup, &st);
+			return (int)code;
+		}
+		child_pid = pid;
+		clock_gettime(CLOCK_REALTIME, &st.started);
+		st.finished.tv_sec = 0;
+		st.status = "Running";
+		st.pid = pid;
+		st.has_exit = 0;
+		st.oom_killed = 0;
+		write_state(sup, &st);
+		if (status_fd >= 0) {
+			status("started %d", (int)pid);
+			close(status_fd);
+			status_fd = -1;
+		}
+
+		pump_logs(out[0], err[0], log_fd);
+		int wstatus;
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+		child_pid = 0;
+		clock_gettime(CLOCK_REALTIME, &st.finished);
+		long oom_now = oom_kills(s);
+		st.pid = 0;
+		st.has_exit = 1;
+		st.oom_killed = oom_now > oom_before;
+		oom_before = oom_now;
+		if (WIFSIGNALED(wstatus)) {
+			st.exit_code = 128 + WTERMSIG(wstatus);
+			st.reason = st.oom_killed && WTERMSIG(wstatus) == SIGKILL ? "Oom" : "Killed";
+		} else {
+			st.exit_code = WEXITSTATUS(wstatus);
+			st.reason = "Exited";
+		}
+
+		int again = sup->restart == RESTART_ALWAYS ||
+			    (sup->restart == RESTART_ON_FAILURE && st.exit_code != 0 &&
+			     (sup->max_restarts == 0 || st.restarts < sup->max_restarts));
+		/* Like docker: the back-off doubles from 100 ms, and starts over after 10 s of running. */
+		if (st.finished.tv_sec - st.started.tv_sec >= 10)
+			backoff_ms = 100;
+		if (again && !stop_requested(sup)) {
+			st.status = "Restarting";
+			write_state(sup, &st);
+			for (long waited = 0; waited < backoff_ms && !stop_requested(sup); waited += 50)
+				sleep_ms(backoff_ms - waited < 50 ? backoff_ms - waited : 50);
+			if (!stop_requested(sup)) {
+				backoff_ms = backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2;
+				st.restarts++;
+				continue;
+			}
+		}
+		st.status = "Exited";
+		remove_cgroups(s);
+		write_state(sup, &st);
+		if (log_fd >= 0)
+			close(log_fd);
+		return st.exit_code;
+	}
+}
+
+/* ---- exec: a process in a running container's namespaces and cgroup ------------------- */
+
+static const char *check_exec_spec(const struct spec *s)
+{
+	if (!s->cwd || s->cwd[0] != '/' || s->nargv == 0)
+		return "the exec spec lacks an absolute cwd or the command";
+	if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1)
+		return "the exec spec lacks uid or gid";
+	return NULL;
+}
+
+/*
+ * rn-init --exec SPEC: joins the namespaces of the container's pid 1 (the spec's "pid"), as
+ * runc exec does: the pid namespace here (it applies to children), then the child joins the
+ * cgroup and the other namespaces, mount last, takes the user and capabilities and execs. The
+ * child inherits this process's stdin, stdout and stderr; this process waits and exits as it did.
+ */
+static int exec_main(const char *spec_path)
+{
 	static struct spec s;
-	const char *problem = read_spec(argv[1], &s);
+	const char *problem = read_spec(spec_path, &s);
+	if (!problem && !s.exec_pid)
+		problem = "the spec has no pid";
 	if (problem) {
-		status("error %d invalid container spec %s: %s", EXIT_SETUP, argv[1], problem);
+		fprintf(stderr, "rn-init: invalid exec spec %s: %s\n", spec_path, problem);
 		return EXIT_SETUP;
 	}
 	s.env[s.nenv] = NULL;
 	s.argv[s.nargv] = NULL;
+
+	/* Opened before any setns: /proc is the host's only until the mount namespace changes. */
+	static const struct {
+		const char *name;
+		int type;
+	} namespaces[] = {
+		{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+		{"net", CLONE_NEWNET}, {"mnt", CLONE_NEWNS}, {"pid", CLONE_NEWPID},
+	};
+	int fds[6];
+	for (int i = 0; i < 6; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)s.exec_pid, namespaces[i].name);
+		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			fprintf(stderr, "rn-init: the container is not running (%s: %s)\n", path, strerror(errno));
+			return EXIT_SETUP;
+		}
+	}
+	if (setns(fds[5], CLONE_NEWPID) < 0) {
+		fprintf(stderr, "rn-init: join the pid namespace: %s\n", strerror(errno));
+		return EXIT_SETUP;
+	}
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		fprintf(stderr, "rn-init: pipe: %s\n", strerror(errno));
+		return EXIT_SETUP;
+	}
+	sigset_t forwarded, old;
+	sigemptyset(&forwarded);
+	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaddset(&forwarded, signals[i]);
+	sigprocmask(SIG_BLOCK, &forwarded, &old);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "rn-init: fork: %s\n", strerror(errno));
+		return EXIT_SETUP;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		error_fd = pipefd[1];
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			FAIL_ERRNO("set the parent-death signal");
+		join_cgroups(&s); /* through the host's /sys/fs/cgroup: before the mount namespace changes */
+		for (int i = 0; i < 5; i++)
+			if (setns(fds[i], namespaces[i].type) < 0)
+				FAIL_ERRNO("join the container's %s namespace", namespaces[i].name);
+		set_user_and_capabilities(&s);
+		exec_command(&s);
+	}
+	close(pipefd[1]);
+	child_pid = pid;
+	install_forwarding();
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	char message[4096];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(pipefd[0], message + got, sizeof message - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == sizeof message - 1)
+			break;
+	}
+	message[got] = '\0';
+	int wstatus;
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	if (got > 0) {
+		char *tab = strchr(message, '\t');
+		unsigned long code;
+		if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
+			code = EXIT_SETUP;
+		fprintf(stderr, "registry-node: exec failed: %s\n", tab ? tab + 1 : message);
+		return (int)code;
+	}
+	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]]] SPEC_FILE STATUS_FD\n"
+			"       rn-init --exec SPEC_FILE\n(started by registry-node)\n");
+	return EXIT_SETUP;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--exec"))
+		return exec_main(argv[2]);
+	struct supervision sup = {NULL, RESTART_NO, 0};
+	int arg = 1;
+	for (; arg + 1 < argc && !strncmp(argv[arg], "--", 2); arg += 2) {
+		const char *value = argv[arg + 1];
+		unsigned long max;
+		if (!strcmp(argv[arg], "--supervise"))
+			sup.dir = value;
+		else if (!strcmp(argv[arg], "--restart") && !strcmp(value, "no"))
+			sup.restart = RESTART_NO;
+		else if (!strcmp(argv[arg], "--restart") && !strcmp(value, "always"))
+			sup.restart = RESTART_ALWAYS;
+		else if (!strcmp(argv[arg], "--restart") && !strcmp(value, "on-failure"))
+			sup.restart = RESTART_ON_FAILURE;
+		else if (!strcmp(argv[arg], "--restart") && !strncmp(value, "on-failure:", 11) && !parse_number(value + 11, INT_MAX, &max))
+			sup.restart = RESTART_ON_FAILURE, sup.max_restarts = max;
+		else
+			return usage();
+	}
+	if (argc - arg != 2)
+		return usage();
+	const char *spec_path = argv[arg];
+	unsigned long fd;
+	if (parse_number(argv[arg + 1], INT_MAX, &fd) || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "rn-init: bad status descriptor %s\n", argv[arg + 1]);
+		return EXIT_SETUP;
+	}
+	status_fd = (int)fd;
+	/* Its own process group: a terminal's ^C reaches registry-node, which forwards it once.
+	 * (A supervisor makes a session of its own instead, which a group leader cannot.) */
+	if (!sup.dir)
+		setpgid(0, 0);
+
+	static struct spec s;
+	const char *problem = read_spec(spec_path, &s);
+	if (!problem && s.exec_pid)
+		problem = "a container spec has no pid";
+	if (problem) {
+		status("error %d invalid container spec %s: %s", EXIT_SETUP, spec_path, problem);
+		return EXIT_SETUP;
+	}
+	s.env[s.nenv] = NULL;
+	s.argv[s.nargv] = NULL;
+	if (sup.dir)
+		return supervise(&s, &sup);
 
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {

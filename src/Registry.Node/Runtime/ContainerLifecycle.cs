@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using Registry.Core;
+using Registry.Node.Runtime.Cgroups;
+using Registry.Node.Snapshots;
+
+namespace Registry.Node.Runtime;
+
+/// <summary>A container as <c>ps</c> and <c>inspect</c> show it.</summary>
+public sealed record ContainerView(string Id, ContainerPaths Paths, ContainerConfigFile Config, ContainerStateFile State);
+
+/// <summary><c>exec</c>'s overrides of the container's process settings.</summary>
+public sealed record ExecRequest(IReadOnlyList<string> Command, IReadOnlyList<string> Env, string? WorkingDir, string? User);
+
+/// <summary>docker's "Conflict": the container is running (rm without -f) or not running (exec).</summary>
+public sealed class ContainerStateConflictException(string message) : Exception(message);
+
+/// <summary>
+/// The life of containers after <c>run</c>: state read back from disk (and corrected when a
+/// monitor died without recording the end), start, stop, rm and exec. Nothing here keeps a
+/// process running: a detached container's supervisor is rn-init (see docs/runtime.md).
+/// </summary>
+public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore snapshots, Func<CgroupManager>? cgroups = null)
+{
+    private static readonly TimeSpan CgroupTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+
+    private readonly Func<CgroupManager> _cgroups = cgroups ?? (() => CgroupManager.ForHost());
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <exception cref="ContainerNotFoundException"/>
+    public string Find(string reference) => containers.Find(reference);
+
+    public async Task<IReadOnlyList<ContainerView>> ListAsync(CancellationToken cancellationToken)
+    {
+        var views = new List<ContainerView>();
+        foreach (var id in containers.Ids())
+        {
+            try
+            {
+                views.Add(await InspectAsync(id, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+            {
+                // Being removed right now, or half-made by a run that is still creating it.
+            }
+        }
+
+        return views;
+    }
+
+    /// <summary>Config and current state; a running state whose monitor is gone is corrected first.</summary>
+    public async Task<ContainerView> InspectAsync(string id, CancellationToken cancellationToken)
+    {
+        var paths = containers.PathsOf(id);
+        var config = ContainerStore.ReadConfig(paths);
+        var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+        return new ContainerView(id, paths, config, state);
+    }
+
+    /// <summary>
+    /// The state on disk, unless it says running (or restarting) while its monitor is gone — a
+    /// SIGKILL, an OOM kill of the monitor, a reboot: then pid 1 died with it (PDEATHSIG), and
+    /// the container is recorded as killed and its cgroup removed, so it never shows as running forever.
+    /// </summary>
+    private async Task<ContainerStateFile> RefreshAsync(ContainerPaths paths, CancellationToken cancellationToken)
+    {
+        var state = ContainerStore.ReadState(paths);
+        if (!IsActive(state) || MonitorProbe.IsAlive(state))
+        {
+            return state;
+        }
+
+        // A monitor writes its last state before it exits: read again before deciding it died unrecorded.
+        state = ContainerStore.ReadState(paths);
+        if (!IsActive(state) || MonitorProbe.IsAlive(state))
+        {
+            return state;
+        }
+
+        state = state with
+        {
+            Status = ContainerStatus.Exited,
+            Pid = null,
+            MonitorPid = null,
+            MonitorStartTime = null,
+            BootId = null,
+            FinishedAt = Time.GetUtcNow(),
+            ExitCode = 128 + Signals.Kill,
+            Reason = ExitReason.Killed,
+            Error = $"its monitor (rn-init, pid {state.MonitorPid}) is gone; the container's processes were killed with it",
+        };
+        ContainerStore.WriteState(paths, state);
+        await RemoveCgroupAsync(Path.GetFileName(paths.Directory), cancellationToken).ConfigureAwait(false);
+        return state;
+    }
+
+    /// <summary>Starts an exited (or created) container again under its supervisor, with its config and its upper dir.</summary>
+    public async Task<ContainerExit> StartAsync(string id, CancellationToken cancellationToken)
+    {
+        var view = await InspectAsync(id, cancellationToken).ConfigureAwait(false);
+        if (IsActive(view.State))
+        {
+            return new ContainerExit(id, 0, ExitReason.Exited, false, null) { Detached = true };
+        }
+
+        var config = view.Config;
+        var cgroup = _cgroups().Create(id, new CgroupLimits(MemoryBytes: config.MemoryBytes, Cpus: config.Cpus, PidsMax: config.PidsLimit));
+        return await ContainerRunner.StartSupervisedAsync(
+            id, view.Paths, cgroup, RestartPolicy.Parse(config.RestartPolicy), Time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// docker stop: no more restarts, SIGTERM to pid 1, SIGKILL after <paramref name="grace"/>; returns once
+    /// the supervisor recorded the end. Pid 1 ignores SIGTERM unless it handles it, as in docker.
+    /// </summary>
+    public async Task StopAsync(string id, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var paths = containers.PathsOf(id);
+        var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+        if (!IsActive(state))
+        {
+            return;
+        }
+
+        await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
+        if (state.Pid is { } pid)
+        {
+            _ = RuntimeSyscalls.kill(pid, Signals.Term);
+        }
+
+        if (!await WaitForEndAsync(paths, grace, cancellationToken).ConfigureAwait(false))
+        {
+            await KillAsync(paths, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>docker rm: refuses a running container unless <paramref name="force"/>, which kills it first;
+    /// then the cgroup, the directory and the name go.</summary>
+    public async Task RemoveAsync(string id, bool force, CancellationToken cancellationToken)
+    {
+        var paths = containers.PathsOf(id);
+        var config = ContainerStore.ReadConfig(paths);
+        var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+        if (IsActive(state))
+        {
+            if (!force)
+            {
+                throw new ContainerStateConflictException(
+                    $"cannot remove container \"/{config.Name}\": container is running: stop the container before removing or force remove");
+            }
+
+            await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
+            await KillAsync(paths, cancellationToken).ConfigureAwait(false);
+        }
+
+        await RemoveCgroupAsync(id, cancellationToken).ConfigureAwait(false);
+        containers.Remove(id, config.Name);
+    }
+
+    /// <summary>
+    /// docker exec: <paramref name="request"/>'s command in the namespaces and cgroup of the running
+    /// container's pid 1, with the container's env, user, working directory and capabilities unless
+    /// overridden. It shares registry-node's stdout and stderr, and its stdin is empty. Returns its exit code.
+    /// </summary>
+    public async Task<int> ExecAsync(string id, ExecRequest request, CancellationToken cancellationToken)
+    {
+        var view = await InspectAsync(id, cancellationToken).ConfigureAwait(false);
+        if (view.State is not { Status: ContainerStatus.Running, Pid: { } pid })
+        {
+            throw new ContainerStateConflictException($"container {id} is not running");
+        }
+
+        var process = ResolveExec(view, request);
+        var cgroupDirectories = _cgroups().Open(id)?.Directories ?? [];
+        var spec = Path.Combine(view.Paths.Directory, $"exec-{Guid.NewGuid():N}.spec");
+        await File.WriteAllBytesAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var start = new ProcessStartInfo(ContainerRunner.InitPath) { RedirectStandardInput = true, UseShellExecute = false };
+            start.ArgumentList.Add("--exec");
+            start.ArgumentList.Add(spec);
+            using var helper = Process.Start(start) ?? throw new InvalidOperationException("rn-init did not start");
+            helper.StandardInput.Close();
+            await helper.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return helper.ExitCode;
+        }
+        finally
+        {
+            File.Delete(spec);
+        }
+    }
+
+    private ProcessSpec ResolveExec(ContainerView view, ExecRequest request)
+    {
+        var config = view.Config;
+        if (request.Command.Count == 0)
+        {
+            throw new ContainerConfigException("no command specified");
+        }
+
+        var cwd = string.IsNullOrEmpty(request.WorkingDir) ? config.Cwd : request.WorkingDir;
+        if (!cwd.StartsWith('/'))
+        {
+            throw new ContainerConfigException($"the working directory '{cwd}' is invalid, it needs to be an absolute path");
+        }
+
+        var user = new ContainerUser(config.Uid, config.Gid, config.AdditionalGids, "/");
+        if (request.User is not null)
+        {
+            // The container's own /etc/passwd: its upper dir above the image's layers, as overlayfs shows them.
+            var layers = new List<string> { view.Paths.Upper };
+            layers.AddRange(config.ChainIds.Reverse().Select(c => snapshots.PathOf(Digest.Parse(c))));
+            var files = new ImageRootFiles(layers);
+            user = ContainerUser.Resolve(request.User, files.ReadText("/etc/passwd"), files.ReadText("/etc/group"));
+        }
+
+        var env = config.Env.ToList();
+        foreach (var variable in request.Env)
+        {
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new ContainerConfigException($"invalid environment variable: {variable}");
+            }
+
+            env.RemoveAll(e => e.StartsWith(variable[..(equals + 1)], StringComparison.Ordinal));
+            env.Add(variable);
+        }
+
+        return new ProcessSpec(request.Command, env, cwd, user, config.Hostname);
+    }
+
+    /// <summary>SIGKILL to pid 1 and wait for the supervisor to record the end; if it does not, the supervisor is killed too.</summary>
+    private async Task KillAsync(ContainerPaths paths, CancellationToken cancellationToken)
+    {
+        // Read again: a supervisor that was restarting may have started a new pid 1 before it saw the stop marker.
+        var state = ContainerStore.ReadState(paths);
+        if (state.Pid is { } pid)
+        {
+            _ = RuntimeSyscalls.kill(pid, Signals.Kill);
+        }
+
+        if (await WaitForEndAsync(paths, KillTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        state = ContainerStore.ReadState(paths);
+        if (state.MonitorPid is { } monitor && MonitorProbe.IsAlive(state))
+        {
+            _ = RuntimeSyscalls.kill(monitor, Signals.Kill);
+        }
+
+        await WaitForEndAsync(paths, KillTimeout, cancellationToken).ConfigureAwait(false);
+        await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True once the state is no longer running or restarting, or its monitor is gone.</summary>
+    private async Task<bool> WaitForEndAsync(ContainerPaths paths, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Time.GetTimestamp() + (long)(timeout.TotalSeconds * Time.TimestampFrequency);
+        while (true)
+        {
+            var state = ContainerStore.ReadState(paths);
+            if (!IsActive(state) || !MonitorProbe.IsAlive(state))
+            {
+                return true;
+            }
+
+            if (Time.GetTimestamp() >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RemoveCgroupAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_cgroups().Open(id) is { } cgroup)
+        {
+            await cgroup.RemoveAsync(CgroupTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsActive(ContainerStateFile state) => state.Status is ContainerStatus.Running or ContainerStatus.Restarting;
+
+    private static class Signals
+    {
+        public const int Kill = 9;
+        public const int Term = 15;
+    }
+}
