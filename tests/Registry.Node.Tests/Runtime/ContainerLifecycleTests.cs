@@ -10,6 +10,7 @@ namespace Registry.Node.Tests.Runtime;
 /// policies and a supervisor that dies. Every container gets a unique name and is removed with
 /// <c>rm -f</c> at the end of its test.
 /// </summary>
+[Collection(ContainerTestCollection.Name)]
 public sealed class ContainerLifecycleTests(RuntimeImageFixture fixture) : IClassFixture<RuntimeImageFixture>, IAsyncLifetime
 {
     private const string Image = RuntimeImageFixture.Reference;

@@ -73,6 +73,23 @@ public sealed partial class CgroupManager
                 "so the requested limits cannot be enforced");
         }
 
+        // The shared parent (registry-node/) may be removed by RemoveParentsIfEmpty of another process between our
+        // mkdir of it and of the container's own directory; that is ENOENT, and making both again is the answer.
+        const int NoSuchEntry = 2;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return CreateOnce(containerId, limits, required);
+            }
+            catch (CgroupFileException e) when (e.Errno == NoSuchEntry && attempt < 5)
+            {
+            }
+        }
+    }
+
+    private ICgroup CreateOnce(string containerId, CgroupLimits limits, IReadOnlyCollection<string> required)
+    {
         if (Layout.Version == CgroupVersion.V2)
         {
             var baseDirectory = BaseOf(Layout.Unified!);
