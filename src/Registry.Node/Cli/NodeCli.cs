@@ -35,6 +35,7 @@ internal static class NodeCli
         command.Subcommands.Add(commands.Inspect());
         var (parseArgs, containerCommand) = RunCommand.SplitAtImage(args);
         command.Subcommands.Add(new RunCommand(rootOption).Create(containerCommand));
+        command.Subcommands.Add(new VolumeCommands(rootOption).Create());
 
         var parsed = command.Parse(parseArgs);
         if (parsed.Action is ParseErrorAction)

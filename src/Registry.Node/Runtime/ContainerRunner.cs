@@ -79,10 +79,12 @@ public sealed class ContainerRunner
         var process = ProcessSpecResolver.Resolve(config, request, hostname, new ImageRootFiles(layersTopFirst));
         var cgroups = _cgroups();
         request.Limits.EnsureValid(Environment.ProcessorCount);
+        ContainerAttachments.Validate(request);
 
         // --- create ---
         var paths = _containers.Create(id, name);
         ICgroup? cgroup = null;
+        ContainerAttachments? attachments = null;
         try
         {
             ContainerStore.WriteConfig(paths, new ContainerConfigFile(
@@ -92,12 +94,16 @@ public sealed class ContainerRunner
                 request.Limits.PidsMax, request.Remove, Time.GetUtcNow()));
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);
+            attachments = await ContainerAttachments.AttachAsync(
+                Path.GetDirectoryName(_containers.Root)!, id, name, hostname, paths, request, cancellationToken).ConfigureAwait(false);
             await File.WriteAllBytesAsync(
                 paths.InitSpec,
-                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories),
+                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, attachments.SpecEntries),
                 cancellationToken).ConfigureAwait(false);
 
             var exit = await StartAndWaitAsync(id, paths, cgroup, cancellationToken).ConfigureAwait(false);
+            await attachments.DisposeAsync().ConfigureAwait(false);
+            attachments = null;
             await cgroup.RemoveAsync(CgroupTimeout, CancellationToken.None).ConfigureAwait(false);
             cgroup = null;
             if (request.Remove)
@@ -109,7 +115,12 @@ public sealed class ContainerRunner
         }
         catch
         {
-            // Nothing half-made: the cgroup (and anything still in it) and the container's directory go.
+            // Nothing half-made: the forwarder, the address, the cgroup (and anything still in it) and the container's directory go.
+            if (attachments is not null)
+            {
+                await attachments.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (cgroup is not null)
             {
                 await cgroup.RemoveAsync(CgroupTimeout, CancellationToken.None).ConfigureAwait(false);
