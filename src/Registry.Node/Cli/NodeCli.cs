@@ -47,6 +47,7 @@ internal static class NodeCli
         {
             parseArgs = execParseArgs;
         }
+        command.Subcommands.Add(new VolumeCommands(rootOption).Create());
 
         var parsed = command.Parse(parseArgs);
         if (parsed.Action is ParseErrorAction)

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Registry.Node.Runtime;
 using Registry.Node.Runtime.Cgroups;
+using Registry.Node.Runtime.Networking;
+using Registry.Node.Runtime.Volumes;
 
 namespace Registry.Node.Cli;
 
@@ -19,6 +21,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         "--root", "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--hostname",
         "-m", "--memory", "--cpus", "--pids-limit", "--network", "--net", "--platform",
         "--restart",
+        "-v", "--volume", "--tmpfs", "-p", "--publish",
     };
 
     private readonly Option<bool> _remove = new("--rm") { Description = "Remove the container when it exits" };
@@ -31,10 +34,13 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     private readonly Option<string?> _memory = new("--memory", "-m") { Description = "Memory limit (e.g. 64m, 1g)" };
     private readonly Option<string?> _cpus = new("--cpus") { Description = "Number of CPUs (e.g. 0.5)" };
     private readonly Option<long?> _pidsLimit = new("--pids-limit") { Description = "Most processes and threads (-1 or 0: unlimited)" };
-    private readonly Option<string> _network = new("--network", "--net") { Description = "none (default) or host", DefaultValueFactory = _ => "none" };
+    private readonly Option<string> _network = new("--network", "--net") { Description = "bridge (default), none or host", DefaultValueFactory = _ => "bridge" };
     private readonly Option<string?> _platform = new("--platform") { Description = "Platform to pull if the image is not here" };
     private readonly Option<bool> _detach = new("--detach", "-d") { Description = "Run in the background and print the container id" };
     private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always (with -d)", DefaultValueFactory = _ => "no" };
+    private readonly Option<string[]> _volumes = new("--volume", "-v") { Description = "Mount a named volume or a host path (NAME:/path[:ro], /host/path:/path[:ro])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _tmpfs = new("--tmpfs") { Description = "Mount a tmpfs (/path[:size=64m,mode=1777])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _publish = new("--publish", "-p") { Description = "Publish a port on the host's 127.0.0.1 (HOSTPORT:CONTAINERPORT[/tcp]; bridge network)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
 
     /// <summary>
     /// Splits <paramref name="args"/> at IMAGE when the command is <c>run</c>: the parser gets the
@@ -84,7 +90,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         var image = new Argument<string>("IMAGE") { Description = "The image to run; pulled if it is not here" };
         var command = new Command("run", "Run a command in a new container (foreground), like docker run")
         {
-            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, image,
+            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, _volumes, _tmpfs, _publish, image,
         };
         command.SetAction((parsed, ct) => RunGuardedAsync(parsed, parsed.GetValue(image)!, containerCommand, ct));
         return command;
@@ -160,7 +166,8 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         {
             "none" => NetworkMode.None,
             "host" => NetworkMode.Host,
-            var other => throw new UsageException($"network mode \"{other}\" is not supported (none or host)"),
+            "bridge" => NetworkMode.Bridge,
+            var other => throw new UsageException($"network mode \"{other}\" is not supported (none, host or bridge)"),
         };
         var pids = parsed.GetValue(_pidsLimit);
         var limits = new CgroupLimits(
@@ -182,6 +189,8 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             Remove = parsed.GetValue(_remove),
             Detach = parsed.GetValue(_detach),
             Restart = ParseRestart(parsed),
+            Mounts = [.. (parsed.GetValue(_volumes) ?? []).Select(MountRequest.ParseVolume), .. (parsed.GetValue(_tmpfs) ?? []).Select(MountRequest.ParseTmpfs)],
+            Ports = [.. (parsed.GetValue(_publish) ?? []).Select(PortMapping.Parse)],
         };
     }
 
@@ -202,6 +211,12 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         if (parsed.GetValue(_remove) && parsed.GetValue(_detach))
         {
             throw new UsageException("--rm with -d is not supported yet: remove the container with rm");
+        }
+
+        // The port forwarder lives as long as the command that started it; a supervisor does not own one yet.
+        if (parsed.GetValue(_detach) && (parsed.GetValue(_publish) ?? []).Length > 0)
+        {
+            throw new UsageException("-p with -d is not supported yet: publish ports from a foreground run");
         }
 
         return restart;

@@ -83,10 +83,12 @@ public sealed partial class ContainerRunner
         var process = ProcessSpecResolver.Resolve(config, request, hostname, new ImageRootFiles(layersTopFirst));
         var cgroups = _cgroups();
         request.Limits.EnsureValid(Environment.ProcessorCount);
+        ContainerAttachments.Validate(request);
 
         // --- create ---
         var paths = _containers.Create(id, name);
         ICgroup? cgroup = null;
+        ContainerAttachments? attachments = null;
         try
         {
             ContainerStore.WriteConfig(paths, new ContainerConfigFile(
@@ -96,9 +98,11 @@ public sealed partial class ContainerRunner
                 request.Limits.PidsMax, request.Remove, Time.GetUtcNow(), request.Restart.ToString()));
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);
+            attachments = await ContainerAttachments.AttachAsync(
+                Path.GetDirectoryName(_containers.Root)!, id, name, hostname, paths, request, cancellationToken).ConfigureAwait(false);
             await File.WriteAllBytesAsync(
                 paths.InitSpec,
-                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories),
+                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, attachments.SpecEntries),
                 cancellationToken).ConfigureAwait(false);
 
             if (request.Detach)
@@ -110,6 +114,8 @@ public sealed partial class ContainerRunner
             }
 
             var exit = await StartAndWaitAsync(id, paths, cgroup, cancellationToken).ConfigureAwait(false);
+            await attachments.DisposeAsync().ConfigureAwait(false);
+            attachments = null;
             await cgroup.RemoveAsync(CgroupTimeout, CancellationToken.None).ConfigureAwait(false);
             cgroup = null;
             if (request.Remove)
@@ -121,7 +127,12 @@ public sealed partial class ContainerRunner
         }
         catch
         {
-            // Nothing half-made: the cgroup (and anything still in it) and the container's directory go.
+            // Nothing half-made: the forwarder, the address, the cgroup (and anything still in it) and the container's directory go.
+            if (attachments is not null)
+            {
+                await attachments.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (cgroup is not null)
             {
                 await cgroup.RemoveAsync(CgroupTimeout, CancellationToken.None).ConfigureAwait(false);

@@ -32,7 +32,7 @@ internal static class InitSpec
     /// <param name="chainIdsTopFirst">The image's snapshots, top layer first (overlayfs' lowerdir order).</param>
     public static byte[] Build(
         ContainerPaths paths, string snapshotsRoot, IEnumerable<string> chainIdsTopFirst, ProcessSpec process,
-        NetworkMode network, IEnumerable<string> cgroupDirectories)
+        NetworkMode network, IEnumerable<string> cgroupDirectories, IEnumerable<(string Key, string Value)>? attachments = null)
     {
         var entries = new List<(string Key, string Value)>
         {
@@ -44,7 +44,7 @@ internal static class InitSpec
             ("uid", process.User.Uid.ToString(CultureInfo.InvariantCulture)),
             ("gid", process.User.Gid.ToString(CultureInfo.InvariantCulture)),
             ("cwd", process.Cwd),
-            ("network", network == NetworkMode.Host ? "host" : "none"),
+            ("network", network.ToString().ToLowerInvariant()),
         };
         entries.AddRange(chainIdsTopFirst.Select(c => ("lower", c)));
         entries.AddRange(process.User.AdditionalGids.Select(g => ("group", g.ToString(CultureInfo.InvariantCulture))));
@@ -52,6 +52,7 @@ internal static class InitSpec
         entries.AddRange(process.Args.Select(a => ("arg", a)));
         entries.AddRange(DefaultCapabilities.Values.Order().Select(c => ("cap", c.ToString(CultureInfo.InvariantCulture))));
         entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
+        entries.AddRange(attachments ?? []);
 
         var builder = new StringBuilder();
         foreach (var (key, value) in entries)

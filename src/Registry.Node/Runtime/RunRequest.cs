@@ -1,4 +1,6 @@
 using Registry.Node.Runtime.Cgroups;
+using Registry.Node.Runtime.Networking;
+using Registry.Node.Runtime.Volumes;
 
 namespace Registry.Node.Runtime;
 
@@ -9,6 +11,9 @@ public enum NetworkMode
 
     /// <summary>The host's network namespace.</summary>
     Host,
+
+    /// <summary>The node's bridge: a veth to <c>rn0</c> in the node's own network namespace (Networking/BridgeNetwork.cs).</summary>
+    Bridge,
 }
 
 /// <summary>What <c>run</c> was asked for, before the image's defaults are applied.</summary>
@@ -33,7 +38,8 @@ public sealed record RunRequest
 
     public string? Hostname { get; init; }
 
-    public NetworkMode Network { get; init; } = NetworkMode.None;
+    /// <summary>docker's default: the bridge.</summary>
+    public NetworkMode Network { get; init; } = NetworkMode.Bridge;
 
     public CgroupLimits Limits { get; init; } = CgroupLimits.None;
 
@@ -44,6 +50,12 @@ public sealed record RunRequest
     public bool Detach { get; init; }
 
     public RestartPolicy Restart { get; init; } = RestartPolicy.No;
+
+    /// <summary><c>-v</c> and <c>--tmpfs</c>.</summary>
+    public IReadOnlyList<MountRequest> Mounts { get; init; } = [];
+
+    /// <summary><c>-p</c>: only with <see cref="NetworkMode.Bridge"/>.</summary>
+    public IReadOnlyList<PortMapping> Ports { get; init; } = [];
 }
 
 /// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>

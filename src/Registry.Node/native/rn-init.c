@@ -25,8 +25,13 @@
  * SPEC_FILE holds NUL-terminated "key=value" entries written by registry-node (Runtime/InitSpec.cs):
  *   rootfs, overlay_base, lower (repeated, top layer first, relative to overlay_base), upper, work,
  *   hostname, uid, gid, group (repeated), env (repeated), cwd, arg (repeated), cap (repeated,
- *   the capabilities kept), network (none|host), cgroup (repeated: cgroup directories to join);
+ *   the capabilities kept), network (none|host|bridge), cgroup (repeated: cgroup directories to join);
+ *   with network=bridge: bridge_netns, bridge_name, bridge_veth, bridge_address, bridge_gateway
+ *   (rn-net.c); volumes: mount (bind|tmpfs; starts an entry) followed by its mount_source,
+ *   mount_target and mount_options (comma-separated: "ro", and for tmpfs its size= and mode=);
  *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup.
+ *
+ * Other modes (rn-net.c): rn-init --bridge NETNS BRIDGE ADDR/PREFIX, rn-init --forward NETNS STATUS_FD PORT=IP:PORT...
  *
  * Processes: this process stays as the container's monitor (outside every new namespace but
  * the ones it never enters); its child becomes pid 1 of a new pid namespace and execs the
@@ -63,6 +68,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rn-net.h"
+
 #define EXIT_SETUP 125
 #define EXIT_CANNOT_INVOKE 126
 #define EXIT_NOT_FOUND 127
@@ -71,6 +78,11 @@
 #define MAX_LIST 4096
 #define MAX_GROUPS 256
 #define MAX_CGROUPS 32
+#define MAX_MOUNTS 128
+
+struct volume_mount {
+	const char *kind, *source, *target, *options;
+};
 
 struct spec {
 	const char *rootfs, *overlay_base, *upper, *work, *hostname, *cwd, *network;
@@ -88,6 +100,9 @@ struct spec {
 	gid_t gid;
 	uint64_t keep_caps;
 	pid_t exec_pid; /* --exec: the container's pid 1 whose namespaces to join */
+	struct rn_bridge_attach bridge;
+	struct volume_mount mounts[MAX_MOUNTS];
+	int nmounts;
 };
 
 /* ---- reporting ------------------------------------------------------------------------- */
@@ -224,6 +239,32 @@ static const char *read_spec(const char *path, struct spec *s)
 			if (s->ncgroups == MAX_CGROUPS)
 				return "too many cgroup directories";
 			s->cgroups[s->ncgroups++] = v;
+		} else if (!strcmp(p, "bridge_netns")) {
+			s->bridge.netns = v;
+		} else if (!strcmp(p, "bridge_name")) {
+			s->bridge.bridge = v;
+		} else if (!strcmp(p, "bridge_veth")) {
+			s->bridge.host_veth = v;
+		} else if (!strcmp(p, "bridge_address")) {
+			s->bridge.address = v;
+		} else if (!strcmp(p, "bridge_gateway")) {
+			s->bridge.gateway = v;
+		} else if (!strcmp(p, "mount")) {
+			if (s->nmounts == MAX_MOUNTS)
+				return "too many mounts";
+			s->mounts[s->nmounts++] = (struct volume_mount){.kind = v, .options = ""};
+		} else if (!strncmp(p, "mount_", 6)) {
+			if (s->nmounts == 0)
+				return "a mount_ entry before its mount";
+			struct volume_mount *m = &s->mounts[s->nmounts - 1];
+			if (!strcmp(p, "mount_source"))
+				m->source = v;
+			else if (!strcmp(p, "mount_target"))
+				m->target = v;
+			else if (!strcmp(p, "mount_options"))
+				m->options = v;
+			else
+				return "unknown spec key";
 		} else if (!strcmp(p, "uid")) {
 			if (parse_number(v, UINT32_MAX - 1, &n))
 				return "bad uid";
@@ -257,8 +298,18 @@ static const char *read_spec(const char *path, struct spec *s)
 		return "the spec lacks hostname, an absolute cwd or the command";
 	if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1)
 		return "the spec lacks uid or gid";
-	if (!s->network || (strcmp(s->network, "none") && strcmp(s->network, "host")))
-		return "network must be none or host";
+	if (!s->network || (strcmp(s->network, "none") && strcmp(s->network, "host") && strcmp(s->network, "bridge")))
+		return "network must be none, host or bridge";
+	if (!strcmp(s->network, "bridge") &&
+	    (!s->bridge.netns || !s->bridge.bridge || !s->bridge.host_veth || !s->bridge.address || !s->bridge.gateway))
+		return "network bridge lacks its namespace, bridge, veth, address or gateway";
+	for (int i = 0; i < s->nmounts; i++) {
+		const struct volume_mount *m = &s->mounts[i];
+		if (!m->target || m->target[0] != '/' || !m->target[strspn(m->target, "/")])
+			return "a mount lacks an absolute target other than /";
+		if (strcmp(m->kind, "tmpfs") && (strcmp(m->kind, "bind") || !m->source || m->source[0] != '/'))
+			return "a mount is neither tmpfs nor a bind mount of an absolute source";
+	}
 	return NULL;
 }
 
@@ -374,6 +425,92 @@ static void make_devices(int rootfd)
 	close(dev);
 }
 
+/* ---- volumes: -v NAME:/path, -v /host:/path[:ro], --tmpfs /path ---------------------------- */
+
+/* Like open_dir_in_root, for a file target (a bind-mounted file such as /etc/hosts): created
+ * empty when missing, refused when the image made it a symlink or anything but a regular file. */
+static int open_file_in_root(int rootfd, const char *relative)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", relative);
+	char *slash = strrchr(parent, '/');
+	const char *name = slash ? slash + 1 : parent;
+	int dir = slash ? (*slash = '\0', open_dir_in_root(rootfd, parent)) : fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (!strcmp(name, "..") || !strcmp(name, "."))
+		fail(EXIT_SETUP, "mount target /%s has a '.' or '..' component", relative);
+	int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		int created = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (created < 0)
+			FAIL_ERRNO("create /%s in the root filesystem", relative);
+		close(created);
+		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		fail(EXIT_SETUP, "/%s in the image is not a regular file (a symlink?), cannot mount a file on it", relative);
+	close(dir);
+	return fd;
+}
+
+static int has_option(const char *options, const char *wanted)
+{
+	size_t len = strlen(wanted);
+	for (const char *p = options; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == len && !strncmp(p, wanted, len))
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+static void mount_volume(int root, const struct volume_mount *m)
+{
+	const char *target = m->target + strspn(m->target, "/");
+	int readonly = has_option(m->options, "ro");
+	char path[64];
+	if (!strcmp(m->kind, "tmpfs")) {
+		/* The options other than ro are tmpfs' own (size=, mode=); registry-node allows only those. */
+		char data[256];
+		size_t used = 0;
+		data[0] = '\0';
+		for (const char *p = m->options; *p;) {
+			size_t n = strcspn(p, ",");
+			if (!(n == 2 && !strncmp(p, "ro", 2)))
+				used += (size_t)snprintf(data + used, sizeof data - used, "%s%.*s", used ? "," : "", (int)n, p);
+			p += n + (p[n] == ',');
+			if (used >= sizeof data)
+				fail(EXIT_SETUP, "tmpfs options for %s are too long", m->target);
+		}
+		int fd = open_dir_in_root(root, target);
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (readonly ? MS_RDONLY : 0), data) < 0)
+			FAIL_ERRNO("mount a tmpfs on %s", m->target);
+		close(fd);
+		return;
+	}
+	/* The source is the host's (a path given to -v, or a volume of the node's): resolved as given. */
+	struct stat st;
+	if (stat(m->source, &st) < 0)
+		FAIL_ERRNO("bind source path %s", m->source);
+	int directory = S_ISDIR(st.st_mode);
+	int fd = directory ? open_dir_in_root(root, target) : open_file_in_root(root, target);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		FAIL_ERRNO("bind-mount %s on %s", m->source, m->target);
+	close(fd);
+	if (!readonly)
+		return;
+	/* MS_RDONLY is ignored on the bind itself: remount the new mount, reached by opening the target
+	 * again (the old descriptor still names the directory underneath, not the mount). */
+	fd = directory ? open_dir_in_root(root, target) : open_file_in_root(root, target);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		FAIL_ERRNO("make %s read-only", m->target);
+	close(fd);
+}
+
 static void setup_rootfs(const struct spec *s)
 {
 	/* Lower dirs relative to overlay_base keep the option string short for many layers. */
@@ -402,6 +539,8 @@ static void setup_rootfs(const struct spec *s)
 	mount_in_root(root, "dev/mqueue", "mqueue", "mqueue", common, NULL);
 	/* A fresh sysfs shows the container's network namespace (or the host's with --network host). */
 	mount_in_root(root, "sys", "sysfs", "sysfs", common | MS_RDONLY, NULL);
+	for (int i = 0; i < s->nmounts; i++)
+		mount_volume(root, &s->mounts[i]);
 	close(root);
 }
 
@@ -552,6 +691,8 @@ static void container_init(const struct spec *s)
 		FAIL_ERRNO("make mounts private");
 	if (flags & CLONE_NEWNET)
 		loopback_up();
+	if (!strcmp(s->network, "bridge") && rn_attach_veth(&s->bridge) < 0)
+		fail(EXIT_SETUP, "bridge network: %s", rn_net_error());
 	setup_rootfs(s);
 	enter_rootfs(s);
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -1187,6 +1328,18 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--exec"))
 		return exec_main(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "--bridge")) {
+		if (rn_bridge_up(argv[2], argv[3], argv[4]) == 0)
+			return 0;
+		fprintf(stderr, "rn-init: %s\n", rn_net_error());
+		return EXIT_SETUP;
+	}
+	if (argc >= 5 && !strcmp(argv[1], "--forward")) {
+		unsigned long forward_status;
+		if (parse_number(argv[3], INT_MAX, &forward_status) || fcntl((int)forward_status, F_SETFD, FD_CLOEXEC) < 0)
+			return EXIT_SETUP;
+		return rn_forward(argv[2], (int)forward_status, argc - 4, argv + 4);
+	}
 	struct supervision sup = {NULL, RESTART_NO, 0};
 	int arg = 1;
 	for (; arg + 1 < argc && !strncmp(argv[arg], "--", 2); arg += 2) {

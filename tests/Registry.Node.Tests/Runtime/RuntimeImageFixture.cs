@@ -99,6 +99,24 @@ public sealed class RuntimeImageFixture : IAsyncLifetime, IDisposable
         await ImportAsync(Root, reference, Encoding.UTF8.GetBytes(config.ToJsonString()), layers);
     }
 
+    /// <summary>The busybox root filesystem plus <paramref name="extra"/> on top, with the busybox image's config.</summary>
+    internal async Task ImportWithLayerAsync(string reference, TestLayer extra)
+    {
+        ImportedLayer[] layers =
+        [
+            new(Image.Layers[0].Compressed.MediaType, Image.Layers[0].Compressed.Content, Image.Layers[0].DiffId),
+            new(TestLayer.MediaType(LayerCompression.Gzip), extra.Blob(LayerCompression.Gzip), extra.DiffId()),
+        ];
+        var config = new JsonObject
+        {
+            ["architecture"] = "amd64",
+            ["os"] = "linux",
+            ["config"] = new JsonObject { ["Env"] = new JsonArray("PATH=/bin"), ["Cmd"] = new JsonArray("sh") },
+            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. layers.Select(l => (JsonNode)l.DiffId)]) },
+        };
+        await ImportAsync(Root, reference, Encoding.UTF8.GetBytes(config.ToJsonString()), layers);
+    }
+
     private static async Task<IReadOnlyList<Digest>> ImportAsync(string root, string reference, byte[] configBytes, IReadOnlyList<ImportedLayer> layers)
     {
         var content = new ContentStore(root);
