@@ -4,6 +4,7 @@ using Registry.Api.Cli;
 using Registry.Api.Distribution;
 using Registry.Api.Identity;
 using Registry.Api.Rest;
+using Registry.Api.Ui;
 using Registry.Storage;
 
 if (AdminCli.IsAdminCommand(args))
@@ -18,9 +19,12 @@ builder.AddRegistry();
 var app = builder.Build();
 await app.Services.MigrateRegistryDatabaseAsync();
 await app.Services.InitializeIdentityAsync(builder.Configuration.DataDirectory());
+app.UseRegistryUi();
 app.MapTokenEndpoints();
 app.MapRestApi();
 app.MapDistributionApi();
+app.MapDockerSearchApi();
+app.MapRegistryUi();
 await app.RunAsync();
 return 0;
 

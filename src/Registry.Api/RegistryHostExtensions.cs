@@ -6,6 +6,7 @@ using Registry.Api.Auth;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Api.Rest;
+using Registry.Api.Ui;
 using Registry.Storage.Metadata;
 using Registry.Storage;
 
@@ -28,6 +29,7 @@ public static class RegistryHostExtensions
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
+        builder.Services.AddRegistryUi();
         return builder;
     }
 

@@ -42,6 +42,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<UploadService>();
         services.AddScoped<BlobService>();
         services.AddScoped<ManifestService>();
+        services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
         services.AddHostedService<UploadPurger>();
         return services;

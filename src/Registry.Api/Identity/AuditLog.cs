@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
@@ -31,6 +32,29 @@ public sealed class AuditLog(IServiceScopeFactory scopes, IHttpContextAccessor h
             // An audit entry that cannot be written must not fail the user's request; it is logged instead.
             AuditLogMessages.WriteFailed(logger, e, action, target);
         }
+    }
+
+    /// <summary>Entries newest first, optionally of one actor or action; <paramref name="before"/> (an id) pages back.</summary>
+    public async Task<List<AuditEventEntity>> ListAsync(string? actor, string? action, long? before, int limit, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var events = scope.ServiceProvider.GetRequiredService<RegistryDbContext>().AuditEvents.AsNoTracking();
+        if (!string.IsNullOrEmpty(actor))
+        {
+            events = events.Where(e => e.Actor == actor);
+        }
+
+        if (!string.IsNullOrEmpty(action))
+        {
+            events = events.Where(e => e.Action == action);
+        }
+
+        if (before is not null)
+        {
+            events = events.Where(e => e.Id < before);
+        }
+
+        return await events.OrderByDescending(e => e.Id).Take(limit).ToListAsync(ct);
     }
 
     public static string? ClientAddress(HttpContext? context) => context?.Connection.RemoteIpAddress?.ToString();

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Storage.Metadata;
+using Registry.Storage.Services;
 
 namespace Registry.Api.Identity;
 
@@ -28,6 +29,29 @@ public sealed class PermissionService(RegistryDbContext db, IOptions<AuthOptions
         }
 
         return caller.Token is { } token ? token.Apply(repository, actions) : actions;
+    }
+
+    /// <summary>
+    /// Which repositories a listing may show the caller: administrators all; others public ones (anonymous callers
+    /// only when anonymous pulls are allowed) and those of their own namespace and organizations.
+    /// </summary>
+    public async Task<RepositoryVisibilityFilter> ListingFilterAsync(Caller? caller, CancellationToken ct)
+    {
+        if (caller is null)
+        {
+            return new RepositoryVisibilityFilter(All: false, [], IncludePublic: options.Value.AnonymousPull);
+        }
+
+        if (caller.IsAdmin)
+        {
+            return new RepositoryVisibilityFilter(All: true, [], IncludePublic: true);
+        }
+
+        var organizations = await (from m in db.OrganizationMembers.AsNoTracking()
+                                   join o in db.Accounts.AsNoTracking() on m.OrganizationId equals o.Id
+                                   where m.UserId == caller.UserId
+                                   select o.Name).ToListAsync(ct);
+        return new RepositoryVisibilityFilter(All: false, [caller.Name, .. organizations], IncludePublic: true);
     }
 
     /// <summary>Whether the caller may change a repository's settings (visibility, description) or delete it.</summary>

@@ -25,12 +25,12 @@ internal static class RepositoryEndpoints
         api.MapDelete("/repositories/{**name}", DeleteAsync);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, RepositoryService repositories, AccountService accounts, string? @namespace, string? q, int? page, int? pageSize)
+    private static async Task<IResult> ListAsync(HttpContext context, RepositoryService repositories, PermissionService permissions, string? @namespace, string? q, int? page, int? pageSize)
     {
         var caller = ApiAuthenticationHandler.GetCaller(context);
         var size = Math.Clamp(pageSize ?? 50, 1, RepositoryService.MaxPageSize);
         var number = Math.Max(1, page ?? 1);
-        var filter = await FilterAsync(caller, accounts, context.RequestAborted);
+        var filter = await permissions.ListingFilterAsync(caller, context.RequestAborted);
         var (items, total) = await repositories.ListAsync(filter, @namespace, q, number, size, context.RequestAborted);
 
         // A token limited to a namespace or a repository lists only what it reaches.
@@ -127,17 +127,6 @@ internal static class RepositoryEndpoints
         {
             throw NotFound(name);
         }
-    }
-
-    private static async Task<RepositoryVisibilityFilter> FilterAsync(Caller caller, AccountService accounts, CancellationToken ct)
-    {
-        if (caller.IsAdmin)
-        {
-            return new RepositoryVisibilityFilter(All: true, [], IncludePublic: true);
-        }
-
-        var memberships = await accounts.MembershipsAsync(caller.UserId, ct);
-        return new RepositoryVisibilityFilter(All: false, [caller.Name, .. memberships.Select(m => m.Organization.Name)], IncludePublic: true);
     }
 
     private static bool ParseVisibility(string value) => value switch

@@ -105,6 +105,9 @@ public sealed class TagEntity
     public long ManifestId { get; set; }
 
     public DateTime UpdatedAt { get; set; }
+
+    /// <summary>The user whose push last moved the tag; null when unknown (pushes before this was recorded).</summary>
+    public string? PushedBy { get; set; }
 }
 
 /// <summary>An upload session. Its staged bytes live in the blob store; the staged length is the offset.</summary>

@@ -184,6 +184,19 @@ public sealed class AuditEventEntity
 }
 
 /// <summary>Failed logins of one account from one client address, for throttling across replicas.</summary>
+/// <summary>
+/// A key of ASP.NET Data Protection (it protects the web UI's cookies and antiforgery tokens), kept in the
+/// metadata store so that every replica uses the same keys and cookies survive restarts.
+/// </summary>
+public sealed class DataProtectionKeyEntity
+{
+    public long Id { get; set; }
+
+    public string? FriendlyName { get; set; }
+
+    public required string Xml { get; set; }
+}
+
 public sealed class LoginThrottleEntity
 {
     public required string Key { get; set; }

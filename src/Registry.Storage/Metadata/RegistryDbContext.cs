@@ -42,6 +42,8 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
 
     public DbSet<LoginThrottleEntity> LoginThrottles => Set<LoginThrottleEntity>();
 
+    public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
+
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
 
@@ -144,6 +146,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.Name).HasColumnName("name").HasMaxLength(128).UseCollation(OrdinalCollation);
             e.Property(x => x.ManifestId).HasColumnName("manifest_id");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            e.Property(x => x.PushedBy).HasColumnName("pushed_by").HasMaxLength(MaxAccountNameLength);
             e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(x => new { x.RepositoryId, x.Name }).IsUnique();
@@ -235,6 +238,15 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.HasIndex(x => x.LookupId).IsUnique();
             e.HasIndex(x => x.UserId);
             e.HasIndex(x => x.AccessTokenId);
+        });
+
+        modelBuilder.Entity<DataProtectionKeyEntity>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.FriendlyName).HasColumnName("friendly_name").HasMaxLength(256);
+            e.Property(x => x.Xml).HasColumnName("xml");
         });
 
         modelBuilder.Entity<SigningKeyEntity>(e =>

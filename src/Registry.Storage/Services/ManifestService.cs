@@ -97,7 +97,7 @@ public sealed partial class ManifestService(
 
         if (reference.Tag is { } tag)
         {
-            await MetadataSql.UpsertTagAsync(db, repositoryId.Value, tag, manifestId, now, ct);
+            await MetadataSql.UpsertTagAsync(db, repositoryId.Value, tag, manifestId, author?.User, now, ct);
         }
 
         await AuditAsync(author, AuditActions.ManifestPush, repository, reference, digest.ToString(), now, ct);

@@ -38,10 +38,10 @@ internal static class MetadataSql
         return rows == 1;
     }
 
-    public static Task UpsertTagAsync(RegistryDbContext db, long repositoryId, string tag, long manifestId, DateTime now, CancellationToken ct) =>
+    public static Task UpsertTagAsync(RegistryDbContext db, long repositoryId, string tag, long manifestId, string? pushedBy, DateTime now, CancellationToken ct) =>
         db.Database.ExecuteSqlAsync(
             $"""
-            INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES ({repositoryId}, {tag}, {manifestId}, {now})
-            ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at
+            INSERT INTO tags (repository_id, name, manifest_id, updated_at, pushed_by) VALUES ({repositoryId}, {tag}, {manifestId}, {now}, {pushedBy})
+            ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at, pushed_by = excluded.pushed_by
             """, ct);
 }

@@ -10,13 +10,21 @@ public sealed record RepositorySummary(string Name, string? Namespace, bool IsPu
 /// <summary>Which repositories a listing may show: everything, or public ones plus those of some namespaces.</summary>
 public sealed record RepositoryVisibilityFilter(bool All, IReadOnlyCollection<string> Namespaces, bool IncludePublic);
 
+public enum RepositorySort
+{
+    Name,
+
+    /// <summary>The repository whose tags changed last first; repositories without tags last.</summary>
+    LastPush,
+}
+
 /// <summary>Repositories as things with settings: listing, creation ahead of a push, visibility, description, deletion.</summary>
 public sealed class RepositoryService(RegistryDbContext db, TimeProvider time)
 {
     public const int MaxPageSize = 100;
 
     public async Task<(IReadOnlyList<RepositorySummary> Items, int Total)> ListAsync(
-        RepositoryVisibilityFilter visibility, string? ns, string? query, int page, int pageSize, CancellationToken ct)
+        RepositoryVisibilityFilter visibility, string? ns, string? query, int page, int pageSize, CancellationToken ct, RepositorySort sort = RepositorySort.Name)
     {
         var repositories = db.Repositories.AsNoTracking();
         if (!visibility.All)
@@ -41,7 +49,10 @@ public sealed class RepositoryService(RegistryDbContext db, TimeProvider time)
         }
 
         var total = await repositories.CountAsync(ct);
-        var items = await Summaries(repositories.OrderBy(r => r.Name).Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(ct);
+        var ordered = sort == RepositorySort.LastPush
+            ? repositories.OrderByDescending(r => db.Tags.Where(t => t.RepositoryId == r.Id).Max(t => (DateTime?)t.UpdatedAt) ?? r.CreatedAt).ThenBy(r => r.Name)
+            : repositories.OrderBy(r => r.Name);
+        var items = await Summaries(ordered.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(ct);
         return (items, total);
     }
 

@@ -218,6 +218,30 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.ToTable("blobs", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Metadata.DataProtectionKeyEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Metadata.LoginThrottleEntity", b =>
                 {
                     b.Property<string>("Key")
@@ -569,6 +593,11 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("character varying(128)")
                         .HasColumnName("name")
                         .UseCollation("C");
+
+                    b.Property<string>("PushedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("pushed_by");
 
                     b.Property<long>("RepositoryId")
                         .HasColumnType("bigint")

@@ -206,6 +206,28 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("blobs", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Metadata.DataProtectionKeyEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("FriendlyName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Metadata.LoginThrottleEntity", b =>
                 {
                     b.Property<string>("Key")
@@ -547,6 +569,11 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasMaxLength(128)
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
+
+                    b.Property<string>("PushedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pushed_by");
 
                     b.Property<long>("RepositoryId")
                         .HasColumnType("INTEGER")
