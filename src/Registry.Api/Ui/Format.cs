@@ -90,6 +90,27 @@ public static class Format
         return Markdig.Markdown.ToHtml(document, Pipeline);
     }
 
+    /// <summary>
+    /// A one-line plain-text summary of a Markdown description for listings: its first paragraph, else its first
+    /// heading (a README usually starts with the repository's name), without Markdown syntax, at most 160 characters.
+    /// </summary>
+    public static string Summary(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return string.Empty;
+        }
+
+        var document = Markdig.Markdown.Parse(text, Pipeline);
+        var block = (Markdig.Syntax.LeafBlock?)document.Descendants<Markdig.Syntax.ParagraphBlock>().FirstOrDefault()
+            ?? document.Descendants<Markdig.Syntax.HeadingBlock>().FirstOrDefault();
+        var source = block is null ? text : text.Substring(block.Span.Start, Math.Min(block.Span.Length, text.Length - block.Span.Start));
+        var plain = string.Join(' ', Markdig.Markdown.ToPlainText(source, Pipeline)
+            .Split((char[])['\n', '\r', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            .TrimStart('#', ' ');
+        return plain.Length > 160 ? plain[..160] + "…" : plain;
+    }
+
     private static bool IsSafeUrl(string? url)
     {
         if (string.IsNullOrEmpty(url))

@@ -51,4 +51,12 @@ public sealed class FormatTests
         Assert.Equal("3 hours ago", Format.Relative(now.AddHours(-3), now));
         Assert.Equal("9 days ago", Format.Relative(now.AddDays(-9), now));
     }
+
+    [Theory]
+    [InlineData("# app\n\nA small **busybox** image with `sh`.\n\n- one", "A small busybox image with sh.")]
+    [InlineData("# Only a heading", "Only a heading")]
+    [InlineData("plain words\nover two lines", "plain words over two lines")]
+    [InlineData("<b>bold</b> [link](http://x)", "<b>bold</b> link")]
+    public void SummaryIsTheFirstParagraphAsPlainText(string markdown, string expected) =>
+        Assert.Equal(expected, Format.Summary(markdown));
 }

@@ -43,14 +43,6 @@ public sealed class IndexModel : UiPage
         (Items, Total) = await Service<RepositoryService>().ListAsync(filter, ns: null, Q, PageNumber, PageSize, Aborted, sort);
     }
 
-    public string FirstLine(string description)
-    {
-        // The first line of text, else the first heading: a README usually starts with the repository's name.
-        var lines = description.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        var line = lines.FirstOrDefault(l => !l.StartsWith('#')) ?? lines.FirstOrDefault()?.TrimStart('#').Trim() ?? string.Empty;
-        return line.Length > 160 ? line[..160] + "…" : line;
-    }
-
     public string PageLink(int page)
     {
         var query = new QueryBuilder();
