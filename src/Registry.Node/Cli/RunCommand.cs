@@ -213,12 +213,6 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             throw new UsageException("--rm with -d is not supported yet: remove the container with rm");
         }
 
-        // The port forwarder lives as long as the command that started it; a supervisor does not own one yet.
-        if (parsed.GetValue(_detach) && (parsed.GetValue(_publish) ?? []).Length > 0)
-        {
-            throw new UsageException("-p with -d is not supported yet: publish ports from a foreground run");
-        }
-
         return restart;
     }
 

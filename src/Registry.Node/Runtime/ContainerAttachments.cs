@@ -112,16 +112,17 @@ internal sealed class ContainerAttachments : IAsyncDisposable
                 }
             }
 
-            if (request.Ports.Count > 0)
+            // A detached container's forwarder is started with its supervisor, which owns it (ContainerRunner.Supervised.cs).
+            if (request.Ports.Count > 0 && !request.Detach)
             {
                 attachments._forwarder = await PortForwarder.StartAsync(attachments._network!.NamespacePath, address!, request.Ports, cancellationToken).ConfigureAwait(false);
             }
 
-            var record = new ContainerNetworkFile(request.Network.ToString().ToLowerInvariant(), address, [.. request.Ports], attachments._forwarder?.Pid);
-            await File.WriteAllBytesAsync(
-                Path.Combine(paths.Directory, ContainerNetworkFile.FileName),
-                JsonSerializer.SerializeToUtf8Bytes(record, AttachmentJson.Default.ContainerNetworkFile),
-                cancellationToken).ConfigureAwait(false);
+            var record = new ContainerNetworkFile(request.Network.ToString().ToLowerInvariant(), address, [.. request.Ports], attachments._forwarder?.Pid)
+            {
+                ForwarderStartTime = attachments._forwarder is { } forwarder ? MonitorProbe.StartTime(forwarder.Pid) : null,
+            };
+            WriteNetwork(paths, record);
             return attachments;
         }
         catch
@@ -146,6 +147,22 @@ internal sealed class ContainerAttachments : IAsyncDisposable
         }
     }
 
+    /// <summary>The container's network.json; null for a container made before it existed.</summary>
+    public static ContainerNetworkFile? ReadNetwork(ContainerPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var path = Path.Combine(paths.Directory, ContainerNetworkFile.FileName);
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), AttachmentJson.Default.ContainerNetworkFile) : null;
+    }
+
+    public static void WriteNetwork(ContainerPaths paths, ContainerNetworkFile record)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        File.WriteAllBytes(
+            Path.Combine(paths.Directory, ContainerNetworkFile.FileName),
+            JsonSerializer.SerializeToUtf8Bytes(record, AttachmentJson.Default.ContainerNetworkFile));
+    }
+
     private void AddMount(string kind, string source, string target, string options)
     {
         _spec.Add(("mount", kind));
@@ -164,6 +181,9 @@ internal sealed class ContainerAttachments : IAsyncDisposable
 public sealed record ContainerNetworkFile(string Network, string? Address, IReadOnlyList<PortMapping> Ports, int? ForwarderPid)
 {
     public const string FileName = "network.json";
+
+    /// <summary>The forwarder's start time (as <see cref="MonitorProbe.StartTime"/>), so that a reused pid is not taken for it.</summary>
+    public ulong? ForwarderStartTime { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Registry.Core;
 using Registry.Node.Runtime.Cgroups;
+using Registry.Node.Runtime.Networking;
 using Registry.Node.Snapshots;
 
 namespace Registry.Node.Runtime;
@@ -23,6 +24,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
 {
     private static readonly TimeSpan CgroupTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ForwarderTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
 
     private readonly Func<CgroupManager> _cgroups = cgroups ?? (() => CgroupManager.ForHost());
@@ -93,6 +95,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         };
         ContainerStore.WriteState(paths, state);
         await RemoveCgroupAsync(Path.GetFileName(paths.Directory), cancellationToken).ConfigureAwait(false);
+        await EndForwarderAsync(paths, cancellationToken).ConfigureAwait(false);
         return state;
     }
 
@@ -134,6 +137,8 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         {
             await KillAsync(paths, cancellationToken).ConfigureAwait(false);
         }
+
+        await EndForwarderAsync(paths, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>docker rm: refuses a running container unless <paramref name="force"/>, which kills it first;
@@ -155,7 +160,14 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
             await KillAsync(paths, cancellationToken).ConfigureAwait(false);
         }
 
+        await EndForwarderAsync(paths, cancellationToken).ConfigureAwait(false);
         await RemoveCgroupAsync(id, cancellationToken).ConfigureAwait(false);
+        if (ContainerAttachments.ReadNetwork(paths) is { Address: not null })
+        {
+            // The address goes back and the other containers' /etc/hosts forget the name.
+            await new BridgeNetwork(Path.GetDirectoryName(containers.Root)!).DetachAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
         containers.Remove(id, config.Name);
     }
 
@@ -255,6 +267,31 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
 
         await WaitForEndAsync(paths, KillTimeout, cancellationToken).ConfigureAwait(false);
         await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for the forwarder of a container that ended: it reads EOF once its supervisor is gone,
+    /// a moment after the supervisor recorded the end. One that lingers is killed, so that stop and
+    /// rm return with the ports closed.
+    /// </summary>
+    private async Task EndForwarderAsync(ContainerPaths paths, CancellationToken cancellationToken)
+    {
+        if (ContainerAttachments.ReadNetwork(paths) is not { ForwarderPid: { } pid, ForwarderStartTime: { } started })
+        {
+            return;
+        }
+
+        var deadline = Time.GetTimestamp() + (long)(ForwarderTimeout.TotalSeconds * Time.TimestampFrequency);
+        while (MonitorProbe.StartTime(pid) == started)
+        {
+            if (Time.GetTimestamp() >= deadline)
+            {
+                _ = RuntimeSyscalls.kill(pid, Signals.Kill);
+                break;
+            }
+
+            await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>True once the state is no longer running or restarting, or its monitor is gone.</summary>

@@ -38,4 +38,9 @@ internal static partial class RuntimeSyscalls
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
+
+    public const int F_SETFD = 2;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
 }

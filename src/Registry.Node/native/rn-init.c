@@ -16,7 +16,7 @@
  *     pipe; exec success is the pipe closing without a message. With a chain of tools a failure
  *     is only an exit status and some text mixed into the container's stderr.
  *
- * Usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]]] SPEC_FILE STATUS_FD
+ * Usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]] SPEC_FILE STATUS_FD
  *        rn-init --exec SPEC_FILE
  *
  * --supervise makes the monitor a detached container's supervisor (see "detached containers"
@@ -720,6 +720,9 @@ static void forward_signal(int sig)
  * shim are for runc: it leaves registry-node's session (setsid, stdio on /dev/null), writes the
  * container's stdout and stderr into DIR/container.log itself, owns DIR/state.json while it
  * lives, restarts the container as the policy says, and removes the cgroup when it is done.
+ * With --hold-fd FD it keeps FD, the write end of the port forwarder's stdin, open across
+ * restarts and never writes to it: when the supervisor ends (the container's end, stop, rm -f,
+ * a SIGKILL) the kernel closes it and the forwarder, reading EOF, ends too.
  * registry-node only waits for the first "started" (or "error") line and returns.
  */
 
@@ -729,6 +732,7 @@ struct supervision {
 	const char *dir;
 	enum restart_policy restart;
 	unsigned long max_restarts; /* on-failure: 0 = no limit */
+	int hold_fd; /* --hold-fd: the write end of the port forwarder's stdin, -1 if none */
 };
 
 struct run_state {
@@ -1101,7 +1105,7 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 	close(null);
 	/* Descriptors another thread of registry-node made inheritable would otherwise live as long as the container. */
 	for (int fd = 3; fd < 1024; fd++)
-		if (fd != status_fd)
+		if (fd != status_fd && fd != sup->hold_fd)
 			close(fd);
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/container.log", sup->dir);
@@ -1319,7 +1323,7 @@ static int exec_main(const char *spec_path)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]]] SPEC_FILE STATUS_FD\n"
+	fprintf(stderr, "usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]] SPEC_FILE STATUS_FD\n"
 			"       rn-init --exec SPEC_FILE\n(started by registry-node)\n");
 	return EXIT_SETUP;
 }
@@ -1340,7 +1344,7 @@ int main(int argc, char **argv)
 			return EXIT_SETUP;
 		return rn_forward(argv[2], (int)forward_status, argc - 4, argv + 4);
 	}
-	struct supervision sup = {NULL, RESTART_NO, 0};
+	struct supervision sup = {NULL, RESTART_NO, 0, -1};
 	int arg = 1;
 	for (; arg + 1 < argc && !strncmp(argv[arg], "--", 2); arg += 2) {
 		const char *value = argv[arg + 1];
@@ -1355,6 +1359,8 @@ int main(int argc, char **argv)
 			sup.restart = RESTART_ON_FAILURE;
 		else if (!strcmp(argv[arg], "--restart") && !strncmp(value, "on-failure:", 11) && !parse_number(value + 11, INT_MAX, &max))
 			sup.restart = RESTART_ON_FAILURE, sup.max_restarts = max;
+		else if (!strcmp(argv[arg], "--hold-fd") && !parse_number(value, INT_MAX, &max) && fcntl((int)max, F_SETFD, FD_CLOEXEC) == 0)
+			sup.hold_fd = (int)max; /* held, never written: it closes when the supervisor ends, however it ends */
 		else
 			return usage();
 	}

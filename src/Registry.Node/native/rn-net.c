@@ -475,6 +475,8 @@ int rn_forward(const char *netns_path, int status_fd, int count, char **specs)
 		return 125;
 	}
 	close(ns);
+	/* Out of registry-node's session: a detached container's forwarder outlives the CLI and its terminal. */
+	(void)setsid();
 	signal(SIGPIPE, SIG_IGN);
 	dprintf(status_fd, "listening\n");
 	close(status_fd);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Pipes;
+using System.Runtime.InteropServices;
 
 namespace Registry.Node.Runtime.Networking;
 
@@ -8,6 +9,8 @@ namespace Registry.Node.Runtime.Networking;
 /// 127.0.0.1 and connects, per connection, to the container's address inside the bridge
 /// namespace (native/rn-net.c says how). It runs as long as its stdin stays open: disposing
 /// this closes it. A port that is taken fails <see cref="StartAsync"/> before the container starts.
+/// A detached container's supervisor holds that stdin instead (<see cref="InheritableStdin"/>), so
+/// the forwarder ends with the supervisor, however it ends.
 /// </summary>
 public sealed class PortForwarder : IAsyncDisposable
 {
@@ -18,6 +21,31 @@ public sealed class PortForwarder : IAsyncDisposable
     private PortForwarder(Process process) => _process = process;
 
     public int Pid => _process.Id;
+
+    /// <summary>
+    /// The descriptor of the write end of the forwarder's stdin, made inheritable so that the next
+    /// process started (the supervisor, <c>rn-init --supervise --hold-fd FD</c>) holds it too.
+    /// Start no other process before that one, then <see cref="DisposeAsync"/> would stop the
+    /// forwarder: call <see cref="Release"/> instead.
+    /// </summary>
+    public int InheritableStdin()
+    {
+        var handle = ((PipeStream)_process.StandardInput.BaseStream).SafePipeHandle;
+        var fd = (int)handle.DangerousGetHandle();
+        if (RuntimeSyscalls.fcntl(fd, RuntimeSyscalls.F_SETFD, 0) != 0)
+        {
+            throw new InvalidOperationException($"fcntl F_SETFD on the forwarder's stdin failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return fd;
+    }
+
+    /// <summary>Closes this process's copy of the forwarder's stdin and forgets it: whoever else holds it now owns the forwarder.</summary>
+    public void Release()
+    {
+        _process.StandardInput.Close();
+        _process.Dispose();
+    }
 
     /// <exception cref="ContainerConfigException">A port is in use (docker's "port is already allocated"), or the namespace is unusable.</exception>
     public static async Task<PortForwarder> StartAsync(string namespacePath, string containerAddress, IReadOnlyList<PortMapping> ports, CancellationToken cancellationToken)
