@@ -32,13 +32,7 @@ public sealed partial class ContainerRunner
             using var status = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.Inheritable);
             // Redirected, not inherited: the supervisor must not keep registry-node's stdout (a pipe
             // someone reads to its end) open; it puts /dev/null on its own stdio at once.
-            var start = new ProcessStartInfo(InitPath)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
+            var start = InitStartInfo();
             foreach (var argument in new[] { "--supervise", paths.Directory, "--restart", restart.ToString() })
             {
                 start.ArgumentList.Add(argument);

@@ -143,18 +143,21 @@ public sealed partial class ContainerRunner
         }
     }
 
+    /// <summary>rn-init with every standard stream redirected: nothing of registry-node's own stdio is inherited.</summary>
+    private static ProcessStartInfo InitStartInfo() => new(InitPath)
+    {
+        RedirectStandardInput = true,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        UseShellExecute = false,
+    };
+
     private async Task<ContainerExit> StartAndWaitAsync(string id, ContainerPaths paths, ICgroup cgroup, CancellationToken cancellationToken)
     {
         using var log = new ContainerLog(paths.LogFile, Time);
         // The status pipe: rn-init reports "started PID", then "exited N", "signaled S" or "error CODE TEXT".
         using var status = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.Inheritable);
-        var start = new ProcessStartInfo(InitPath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = InitStartInfo();
         start.ArgumentList.Add(paths.InitSpec);
         start.ArgumentList.Add(status.GetClientHandleAsString());
 

@@ -54,6 +54,12 @@ internal static class InitSpec
         entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
         entries.AddRange(attachments ?? []);
 
+        return Encode(entries);
+    }
+
+    /// <summary>The spec file's format: NUL-terminated <c>key=value</c> entries; a value may not hold a NUL.</summary>
+    internal static byte[] Encode(IEnumerable<(string Key, string Value)> entries)
+    {
         var builder = new StringBuilder();
         foreach (var (key, value) in entries)
         {
@@ -91,17 +97,6 @@ internal static class ExecSpec
         entries.AddRange(InitSpec.DefaultCapabilities.Values.Order().Select(c => ("cap", c.ToString(CultureInfo.InvariantCulture))));
         entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
 
-        var builder = new StringBuilder();
-        foreach (var (key, value) in entries)
-        {
-            if (value.Contains('\0', StringComparison.Ordinal))
-            {
-                throw new ContainerConfigException($"{key} contains a NUL character");
-            }
-
-            builder.Append(key).Append('=').Append(value).Append('\0');
-        }
-
-        return Encoding.UTF8.GetBytes(builder.ToString());
+        return InitSpec.Encode(entries);
     }
 }

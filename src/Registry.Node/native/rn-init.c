@@ -1031,6 +1031,35 @@ static int stop_requested(const struct supervision *sup)
  * rather than unshare + fork: a pid namespace whose pid 1 died takes no new process, and a restart
  * needs a fresh one. Returns the pid, or -1 with "CODE\tmessage" in MESSAGE.
  */
+/*
+ * The set-up failure a child reports on its close-on-exec pipe before exec ("CODE\tTEXT"), read to the end;
+ * returns its length, 0 when the pipe closed without a message because exec succeeded.
+ */
+static size_t read_failure(int fd, char *message, size_t size)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, message + got, size - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == size - 1)
+			break;
+	}
+	message[got] = '\0';
+	return got;
+}
+
+/* Splits a failure message into its exit code (125 when it has none) and its text. */
+static int failure_code(char *message, char **text)
+{
+	char *tab = strchr(message, '\t');
+	unsigned long code;
+	if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
+		code = EXIT_SETUP;
+	*text = tab ? tab + 1 : message;
+	return (int)code;
+}
+
 static pid_t spawn_container(const struct spec *s, int out, int err, char *message, size_t size)
 {
 	int pipefd[2];
@@ -1054,15 +1083,7 @@ static pid_t spawn_container(const struct spec *s, int out, int err, char *messa
 		container_init(s);
 	}
 	close(pipefd[1]);
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(pipefd[0], message + got, size - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || (got += (size_t)n) == size - 1)
-			break;
-	}
-	message[got] = '\0';
+	size_t got = read_failure(pipefd[0], message, size);
 	close(pipefd[0]);
 	if (got == 0)
 		return pid;
@@ -1130,15 +1151,12 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 			close(err[1]);
 		}
 		if (pid < 0) {
-			char *tab = strchr(message, '\t');
-			unsigned long code;
-			if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
-				code = EXIT_SETUP;
-			const char *text = tab ? tab + 1 : message;
+			char *text;
+			int code = failure_code(message, &text);
 			if (status_fd >= 0) {
 				/* Before the first start registry-node is still waiting: it records the failure. */
-				status("error %lu %s", code, text);
-				return (int)code;
+				status("error %d %s", code, text);
+				return code;
 			}
 			clock_gettime(CLOCK_REALTIME, &st.finished);
 			st.status = "Exited";
@@ -1298,25 +1316,15 @@ static int exec_main(const char *spec_path)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	char message[4096];
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(pipefd[0], message + got, sizeof message - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || (got += (size_t)n) == sizeof message - 1)
-			break;
-	}
-	message[got] = '\0';
+	size_t got = read_failure(pipefd[0], message, sizeof message);
 	int wstatus;
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
 	if (got > 0) {
-		char *tab = strchr(message, '\t');
-		unsigned long code;
-		if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
-			code = EXIT_SETUP;
-		fprintf(stderr, "registry-node: exec failed: %s\n", tab ? tab + 1 : message);
-		return (int)code;
+		char *text;
+		int code = failure_code(message, &text);
+		fprintf(stderr, "registry-node: exec failed: %s\n", text);
+		return code;
 	}
 	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
 }
@@ -1421,39 +1429,24 @@ int main(int argc, char **argv)
 	}
 	close(pipefd[1]);
 	child_pid = pid;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = forward_signal;
-	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		sigaction(signals[i], &sa, NULL);
+	install_forwarding();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	char message[4096];
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(pipefd[0], message + got, sizeof message - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || (got += (size_t)n) == sizeof message - 1)
-			break;
-	}
-	message[got] = '\0';
+	size_t got = read_failure(pipefd[0], message, sizeof message);
 	close(pipefd[0]);
 
 	int wstatus;
 	if (got > 0) {
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
-		char *tab = strchr(message, '\t');
-		unsigned long code;
-		if (!tab || (*tab = '\0', parse_number(message, 255, &code)))
-			code = EXIT_SETUP;
-		for (char *c = tab ? tab + 1 : message; *c; c++)
+		char *text;
+		int code = failure_code(message, &text);
+		for (char *c = text; *c; c++)
 			if (*c == '\n')
 				*c = ' ';
-		status("error %lu %s", code, tab ? tab + 1 : message);
-		return (int)code;
+		status("error %d %s", code, text);
+		return code;
 	}
 	status("started %d", (int)pid);
 	while (waitpid(pid, &wstatus, 0) < 0) {
