@@ -41,12 +41,14 @@ internal sealed class TerminalPullProgress : IPullProgress
                 BlobState.Waiting => "Waiting",
                 BlobState.Downloading => "Downloading",
                 BlobState.AlreadyExists => "Already exists",
+                BlobState.Downloaded => "Download complete",
+                BlobState.Extracting => "Extracting",
                 BlobState.Complete => "Pull complete",
                 BlobState.Failed => "Failed",
                 _ => progress.State.ToString(),
             };
             task.Description = Markup.Escape($"{progress.ShortId}: {state}");
-            task.Value = progress.State is BlobState.AlreadyExists or BlobState.Complete ? task.MaxValue : progress.Done;
+            task.Value = progress.State is BlobState.AlreadyExists or BlobState.Downloaded or BlobState.Extracting or BlobState.Complete ? task.MaxValue : progress.Done;
             if (progress.State is BlobState.AlreadyExists or BlobState.Complete or BlobState.Failed)
             {
                 task.StopTask();

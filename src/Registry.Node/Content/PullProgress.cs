@@ -13,7 +13,13 @@ public enum BlobState
     /// <summary>Present in the store before this pull; not downloaded.</summary>
     AlreadyExists,
 
-    /// <summary>Downloaded, digest and size verified, moved into the store.</summary>
+    /// <summary>Downloaded, digest and size verified, moved into the store; its unpack is yet to come.</summary>
+    Downloaded,
+
+    /// <summary>Being unpacked into its snapshot(s).</summary>
+    Extracting,
+
+    /// <summary>Done: downloaded, verified and moved into the store, and unpacked when the pull makes snapshots.</summary>
     Complete,
 
     Failed,
@@ -64,6 +70,8 @@ public sealed class PlainLinesProgress : IPullProgress
                 BlobState.Downloading when progress.ResumedFrom > 0 => $"resuming at {Size(progress.ResumedFrom)} of {Size(progress.Total)}",
                 BlobState.Downloading => $"downloading {Size(progress.Total)}",
                 BlobState.AlreadyExists => "already exists",
+                BlobState.Downloaded => "download complete",
+                BlobState.Extracting => "extracting",
                 BlobState.Complete => "pull complete",
                 BlobState.Failed => $"failed: {progress.Error}",
                 _ => progress.State.ToString(),

@@ -30,6 +30,9 @@ public sealed class SnapshotStore
     /// <summary>The <c>snapshots</c> directory.</summary>
     public string Root { get; }
 
+    /// <summary>Layers <see cref="UnpackAsync"/> unpacks at once (each is one thread decompressing and writing files).</summary>
+    public int MaxConcurrentUnpacks { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Sha256 chain ids only: that is what the spec defines, and the hex names the directory.</summary>
     public string PathOf(Digest chainId)
     {
@@ -45,8 +48,10 @@ public sealed class SnapshotStore
     public bool Contains(Digest chainId) => Directory.Exists(PathOf(chainId));
 
     /// <summary>
-    /// Makes a snapshot for each layer of an image whose blobs are in <paramref name="content"/>,
-    /// bottom first; returns the chain ids in that order. Existing snapshots are kept as they are.
+    /// Makes a snapshot for each layer of an image whose blobs are in <paramref name="content"/>;
+    /// returns the chain ids, bottom first. Existing snapshots are kept as they are. The layers
+    /// are unpacked in parallel: each snapshot holds only its own layer's changes (overlay stacks
+    /// them at mount time), so none needs another's to be unpacked first.
     /// </summary>
     /// <exception cref="LayerUnpackException">A layer count or diff_id disagrees with the config, or a layer is corrupt or hostile.</exception>
     public async Task<IReadOnlyList<Digest>> UnpackAsync(
@@ -55,21 +60,45 @@ public sealed class SnapshotStore
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(diffIds);
+        var chainIds = ChainIdsOf(layers, diffIds);
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, layers.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentUnpacks, CancellationToken = cancellationToken },
+            (i, ct) => new ValueTask(EnsureAsync(content, layers[i], diffIds[i], chainIds[i], ct))).ConfigureAwait(false);
+        return chainIds;
+    }
+
+    /// <summary>The chain ids of an image's layers, after checking that the manifest and the config agree on their count.</summary>
+    /// <exception cref="LayerUnpackException">The counts differ.</exception>
+    public static IReadOnlyList<Digest> ChainIdsOf(IReadOnlyList<Descriptor> layers, IReadOnlyList<Digest> diffIds)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(diffIds);
         if (layers.Count != diffIds.Count)
         {
             throw new LayerUnpackException($"the manifest has {layers.Count} layers but the config lists {diffIds.Count} diff_ids");
         }
 
-        var chainIds = ChainIds.Compute(diffIds);
-        for (var i = 0; i < layers.Count; i++)
+        return ChainIds.Compute(diffIds);
+    }
+
+    /// <summary>
+    /// Makes the snapshot <paramref name="chainId"/> from <paramref name="layer"/>, whose blob must
+    /// be in <paramref name="content"/> (that is, complete and digest-verified), unless it exists.
+    /// Safe to call for the same chain id from several pulls at once: one snapshot wins, the same content.
+    /// </summary>
+    /// <exception cref="LayerUnpackException">The layer's diff_id is not <paramref name="diffId"/>, or the layer is corrupt or hostile.</exception>
+    public async Task EnsureAsync(ContentStore content, Descriptor layer, Digest diffId, Digest chainId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(diffId);
+        if (Contains(chainId))
         {
-            if (!Contains(chainIds[i]))
-            {
-                await UnpackOneAsync(content, layers[i], diffIds[i], chainIds[i], cancellationToken).ConfigureAwait(false);
-            }
+            return;
         }
 
-        return chainIds;
+        await UnpackOneAsync(content, layer, diffId, chainId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Removes every snapshot not in <paramref name="keep"/>, and leftovers of interrupted unpacks; returns the removed chain ids.</summary>
