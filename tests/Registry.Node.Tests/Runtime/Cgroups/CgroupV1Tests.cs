@@ -82,7 +82,10 @@ public sealed class CgroupV1Tests
         // The shell plus 4 sleeps fill the limit; the remaining forks must fail.
         var process = scope.Run(cgroup, "i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); done; wait");
         await WaitUntilAsync(() => process.HasExited || cgroup.ReadUsage().Pids == 5);
-        await WaitUntilAsync(() => process.HasExited || process.Output.Contains("fork", StringComparison.OrdinalIgnoreCase));
+
+        // The shell may give up at the first refused fork and exit before its message has been read: wait for the
+        // message, not for the exit (the sleeps it started keep its output pipes open).
+        await WaitUntilAsync(() => process.Output.Contains("fork", StringComparison.OrdinalIgnoreCase));
 
         Assert.Contains("fork", process.Output, StringComparison.OrdinalIgnoreCase);
         Assert.True(cgroup.ReadUsage().Pids <= 5, $"pids.current {cgroup.ReadUsage().Pids} stays within pids.max 5");
