@@ -1093,15 +1093,27 @@ static pid_t spawn_container(const struct spec *s, int out, int err, char *messa
 	return -1;
 }
 
+/* The signals a monitor passes on to the container's pid 1. */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+/* Blocks them until the child exists and the handlers are in place; the old mask goes to OLD. */
+static void block_forwarded(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
 static void install_forwarding(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = forward_signal;
 	sa.sa_flags = SA_RESTART;
-	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		sigaction(signals[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaction(forwarded_signals[i], &sa, NULL);
 }
 
 static void sleep_ms(long ms)
@@ -1284,12 +1296,8 @@ static int exec_main(const char *spec_path)
 		fprintf(stderr, "rn-init: pipe: %s\n", strerror(errno));
 		return EXIT_SETUP;
 	}
-	sigset_t forwarded, old;
-	sigemptyset(&forwarded);
-	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		sigaddset(&forwarded, signals[i]);
-	sigprocmask(SIG_BLOCK, &forwarded, &old);
+	sigset_t old;
+	block_forwarded(&old);
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "rn-init: fork: %s\n", strerror(errno));
@@ -1409,12 +1417,8 @@ int main(int argc, char **argv)
 		status("error %d create the pid namespace: %s", EXIT_SETUP, strerror(errno));
 		return EXIT_SETUP;
 	}
-	sigset_t forwarded, old;
-	sigemptyset(&forwarded);
-	int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-		sigaddset(&forwarded, signals[i]);
-	sigprocmask(SIG_BLOCK, &forwarded, &old);
+	sigset_t old;
+	block_forwarded(&old);
 
 	pid_t pid = fork();
 	if (pid < 0) {
