@@ -55,9 +55,9 @@ public sealed class ManagementTests(UiFixture fixture)
         }
 
         var otherSession = await fixture.NewPageAsync(signedIn: false);
-        await UiFixture.SignInAsync(otherSession, "ui-carol", Password);
+        await fixture.SignInAsync(otherSession, "ui-carol", Password);
         var page = await fixture.NewPageAsync(signedIn: false);
-        await UiFixture.SignInAsync(page, "ui-carol", Password);
+        await fixture.SignInAsync(page, "ui-carol", Password);
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("ui-carol");
         await Assertions.Expect(page.Locator("header nav")).Not.ToContainTextAsync("Users"); // no admin pages
         Assert.Equal(404, (await page.GotoAsync("/admin/users"))!.Status);
@@ -82,7 +82,7 @@ public sealed class ManagementTests(UiFixture fixture)
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.Locator(".error")).ToHaveTextAsync("Invalid user name or password.");
-        await UiFixture.SignInAsync(page, "ui-carol", Password + "-new");
+        await fixture.SignInAsync(page, "ui-carol", Password + "-new");
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("ui-carol");
     }
 }

@@ -118,7 +118,7 @@ public sealed class SecurityTests(UiFixture fixture)
         }
 
         var page = await fixture.NewPageAsync(signedIn: false);
-        await UiFixture.SignInAsync(page, "ui-dave", "a-long-password-2");
+        await fixture.SignInAsync(page, "ui-dave", "a-long-password-2");
         await page.GotoAsync("/r/" + UiFixture.AppRepository); // public: readable, not theirs
         await Assertions.Expect(page.Locator("#settings")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("#tag-table")).Not.ToContainTextAsync("Delete");

@@ -98,13 +98,31 @@ public sealed class UiFixture : IAsyncLifetime, IDisposable
         return page;
     }
 
-    public static async Task SignInAsync(IPage page, string username, string password)
+    /// <summary>Signs in through the login form; a failure carries the answer and the end of the registry's log.</summary>
+    public async Task SignInAsync(IPage page, string username, string password)
     {
-        await page.GotoAsync("/login");
-        await page.GetByLabel("User name").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+        try
+        {
+            await page.GotoAsync("/login");
+            await page.GetByLabel("User name").FillAsync(username);
+            await page.GetByLabel("Password").FillAsync(password);
+            var response = await page.RunAndWaitForResponseAsync(
+                () => page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync(),
+                r => r.Request.Method == "POST" && new Uri(r.Url).AbsolutePath == "/login");
+            if (response.Status != (int)HttpStatusCode.Redirect)
+            {
+                throw new InvalidOperationException($"Signing in as {username} answered {response.Status}: {await response.TextAsync()}");
+            }
+
+            // Polled in the page rather than awaited as a "load" event: Playwright occasionally misses the load
+            // event of the page a form post redirects to, although the document has loaded.
+            await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or PlaywrightException)
+        {
+            var log = Registry.Output;
+            throw new InvalidOperationException($"Signing in as {username} failed at {page.Url}; the registry's log ends with:\n{log[Math.Max(0, log.Length - 6000)..]}", e);
+        }
     }
 
     public static async Task ScreenshotAsync(IPage page, string name)
