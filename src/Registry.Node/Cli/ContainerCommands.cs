@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Registry.Node.Runtime;
 
 namespace Registry.Node.Cli;
@@ -16,8 +15,6 @@ internal sealed class ContainerCommands(Option<string> rootOption)
     {
         "--root", "-e", "--env", "-w", "--workdir", "-u", "--user",
     };
-
-    private static readonly TimeSpan LogPoll = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// For <c>exec</c>: the parser gets the options and CONTAINER, the rest is the command (so
@@ -177,78 +174,32 @@ internal sealed class ContainerCommands(Option<string> rootOption)
         var view = await lifecycle.InspectAsync(id, cancellationToken).ConfigureAwait(false);
         using var stdout = Console.OpenStandardOutput();
         using var stderr = Console.OpenStandardError();
-        if (!File.Exists(view.Paths.LogFile))
+        Func<CancellationToken, ValueTask<long?>>? end = follow
+            ? async ct => await HasEndedAsync(lifecycle, id, ct).ConfigureAwait(false) ? long.MaxValue : null
+            : null;
+        await ContainerLog.ReadAsync(view.Paths.LogFile, end, async (line, ct) =>
         {
-            return;
-        }
-
-        using var file = new FileStream(view.Paths.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var pending = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            // Decided before reading: a container that ended has written everything it ever will.
-            var ended = !follow || (await lifecycle.InspectAsync(id, cancellationToken).ConfigureAwait(false)).State.Status
-                is not (ContainerStatus.Running or ContainerStatus.Restarting or ContainerStatus.Created);
-            int read;
-            while ((read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                foreach (var line in WholeLines(buffer.AsSpan(0, read), pending))
-                {
-                    await WriteLineAsync(line, timestamps, stdout, stderr, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            if (ended)
-            {
-                return;
-            }
-
-            await Task.Delay(LogPoll, cancellationToken).ConfigureAwait(false);
-        }
+            var text = timestamps
+                ? line.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z '", CultureInfo.InvariantCulture) + line.Log
+                : line.Log;
+            var target = line.Stream == "stderr" ? stderr : stdout;
+            await target.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), ct).ConfigureAwait(false);
+            await target.FlushAsync(ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The lines <paramref name="chunk"/> completes; the rest waits in <paramref name="pending"/>
-    /// (the supervisor may be in the middle of writing the last line).</summary>
-    private static List<byte[]> WholeLines(ReadOnlySpan<byte> chunk, MemoryStream pending)
+    /// <summary>True once the container no longer runs, or is gone (run -d --rm removes it as it ends).</summary>
+    private static async ValueTask<bool> HasEndedAsync(ContainerLifecycle lifecycle, string id, CancellationToken cancellationToken)
     {
-        var lines = new List<byte[]>();
-        int newline;
-        while ((newline = chunk.IndexOf((byte)'\n')) >= 0)
-        {
-            pending.Write(chunk[..newline]);
-            lines.Add(pending.ToArray());
-            pending.SetLength(0);
-            chunk = chunk[(newline + 1)..];
-        }
-
-        pending.Write(chunk);
-        return lines;
-    }
-
-    private static async Task WriteLineAsync(byte[] json, bool timestamps, Stream stdout, Stream stderr, CancellationToken cancellationToken)
-    {
-        LogLine? line;
         try
         {
-            line = JsonSerializer.Deserialize(json, LogLineJson.Default.LogLine);
+            return (await lifecycle.InspectAsync(id, cancellationToken).ConfigureAwait(false)).State.Status
+                is not (ContainerStatus.Running or ContainerStatus.Restarting or ContainerStatus.Created);
         }
-        catch (JsonException)
+        catch (IOException)
         {
-            return; // a line cut short by a crash
+            return true;
         }
-
-        if (line is null)
-        {
-            return;
-        }
-
-        var text = timestamps
-            ? line.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'00Z '", CultureInfo.InvariantCulture) + line.Log
-            : line.Log;
-        var target = line.Stream == "stderr" ? stderr : stdout;
-        await target.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
-        await target.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs <paramref name="action"/> for each container named, printing each name as docker does; exit code 1 if any failed.</summary>

@@ -37,7 +37,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     private readonly Option<string> _network = new("--network", "--net") { Description = "bridge (default), none or host", DefaultValueFactory = _ => "bridge" };
     private readonly Option<string?> _platform = new("--platform") { Description = "Platform to pull if the image is not here" };
     private readonly Option<bool> _detach = new("--detach", "-d") { Description = "Run in the background and print the container id" };
-    private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always (with -d)", DefaultValueFactory = _ => "no" };
+    private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always", DefaultValueFactory = _ => "no" };
     private readonly Option<string[]> _volumes = new("--volume", "-v") { Description = "Mount a named volume or a host path (NAME:/path[:ro], /host/path:/path[:ro])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<string[]> _tmpfs = new("--tmpfs") { Description = "Mount a tmpfs (/path[:size=64m,mode=1777])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<string[]> _publish = new("--publish", "-p") { Description = "Publish a port on the host's 127.0.0.1 (HOSTPORT:CONTAINERPORT[/tcp]; bridge network)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
@@ -200,17 +200,6 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         if (restart.Kind != RestartKind.No && parsed.GetValue(_remove))
         {
             throw new UsageException("Conflicting options: --restart and --rm");
-        }
-
-        // Only a supervisor restarts containers; a foreground run has none (yet).
-        if (restart.Kind != RestartKind.No && !parsed.GetValue(_detach))
-        {
-            throw new UsageException("--restart needs -d");
-        }
-
-        if (parsed.GetValue(_remove) && parsed.GetValue(_detach))
-        {
-            throw new UsageException("--rm with -d is not supported yet: remove the container with rm");
         }
 
         return restart;

@@ -26,6 +26,9 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
     private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ForwarderTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(30);
+
+    private const string MonitorGone = "its monitor";
 
     private readonly Func<CgroupManager> _cgroups = cgroups ?? (() => CgroupManager.ForHost());
 
@@ -34,6 +37,10 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
     /// <exception cref="ContainerNotFoundException"/>
     public string Find(string reference) => containers.Find(reference);
 
+    /// <summary>
+    /// Every container. One started with <c>run -d --rm</c> whose supervisor died without removing it
+    /// (a SIGKILL, a reboot) is removed here instead of listed, as docker removes such containers.
+    /// </summary>
     public async Task<IReadOnlyList<ContainerView>> ListAsync(CancellationToken cancellationToken)
     {
         var views = new List<ContainerView>();
@@ -41,7 +48,14 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         {
             try
             {
-                views.Add(await InspectAsync(id, cancellationToken).ConfigureAwait(false));
+                var view = await InspectAsync(id, cancellationToken).ConfigureAwait(false);
+                if (view.Config.AutoRemove && view.State is { Status: ContainerStatus.Exited, Error: { } error } && error.StartsWith(MonitorGone, StringComparison.Ordinal))
+                {
+                    await RemoveAsync(id, force: false, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                views.Add(view);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
             {
@@ -91,7 +105,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
             FinishedAt = Time.GetUtcNow(),
             ExitCode = 128 + Signals.Kill,
             Reason = ExitReason.Killed,
-            Error = $"its monitor (rn-init, pid {state.MonitorPid}) is gone; the container's processes were killed with it",
+            Error = $"{MonitorGone} (rn-init, pid {state.MonitorPid}) is gone; the container's processes were killed with it",
         };
         ContainerStore.WriteState(paths, state);
         await RemoveCgroupAsync(Path.GetFileName(paths.Directory), cancellationToken).ConfigureAwait(false);
@@ -110,8 +124,9 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
 
         var config = view.Config;
         var cgroup = _cgroups().Create(id, new CgroupLimits(MemoryBytes: config.MemoryBytes, Cpus: config.Cpus, PidsMax: config.PidsLimit));
-        return await ContainerRunner.StartSupervisedAsync(
-            id, view.Paths, cgroup, RestartPolicy.Parse(config.RestartPolicy), Time, cancellationToken).ConfigureAwait(false);
+        var supervision = new Supervision(
+            RestartPolicy.Parse(config.RestartPolicy), config.AutoRemove ? ContainerRunner.RemoveCommand(NodeRoot, id) : null);
+        return await ContainerRunner.StartSupervisedAsync(id, view.Paths, cgroup, supervision, Time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -121,6 +136,18 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
     public async Task StopAsync(string id, TimeSpan grace, CancellationToken cancellationToken)
     {
         var paths = containers.PathsOf(id);
+        try
+        {
+            await StopAsync(paths, grace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException) when (Vanished(paths))
+        {
+            // run -d --rm: the supervisor removed the container when it ended.
+        }
+    }
+
+    private async Task StopAsync(ContainerPaths paths, TimeSpan grace, CancellationToken cancellationToken)
+    {
         var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
         if (!IsActive(state))
         {
@@ -141,34 +168,63 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         await EndForwarderAsync(paths, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>docker rm: refuses a running container unless <paramref name="force"/>, which kills it first;
-    /// then the cgroup, the directory and the name go.</summary>
+    /// <summary>
+    /// docker rm: refuses a running container unless <paramref name="force"/>, which kills it first;
+    /// then the forwarder, the cgroup, the address, the directory and the name go. Of two removals
+    /// at once (rm -f of a run -d --rm container, whose supervisor removes it as it ends) one does the work.
+    /// </summary>
     public async Task RemoveAsync(string id, bool force, CancellationToken cancellationToken)
     {
         var paths = containers.PathsOf(id);
-        var config = ContainerStore.ReadConfig(paths);
-        var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
-        if (IsActive(state))
+        ContainerPaths? claimed = null;
+        var name = "";
+        try
         {
-            if (!force)
+            name = ContainerStore.ReadConfig(paths).Name;
+            var state = await RefreshAsync(paths, cancellationToken).ConfigureAwait(false);
+            if (IsActive(state))
             {
-                throw new ContainerStateConflictException(
-                    $"cannot remove container \"/{config.Name}\": container is running: stop the container before removing or force remove");
+                if (!force)
+                {
+                    throw new ContainerStateConflictException(
+                        $"cannot remove container \"/{name}\": container is running: stop the container before removing or force remove");
+                }
+
+                await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
+                await KillAsync(paths, cancellationToken).ConfigureAwait(false);
             }
 
-            await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
-            await KillAsync(paths, cancellationToken).ConfigureAwait(false);
+            claimed = containers.ClaimRemoval(id);
+        }
+        catch (IOException) when (Vanished(paths))
+        {
         }
 
-        await EndForwarderAsync(paths, cancellationToken).ConfigureAwait(false);
+        if (claimed is null)
+        {
+            // Another removal took it first: done when that one is, as docker rm returns once the container is gone.
+            await WaitForRemovalAsync(id, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await EndForwarderAsync(claimed, cancellationToken).ConfigureAwait(false);
         await RemoveCgroupAsync(id, cancellationToken).ConfigureAwait(false);
-        if (ContainerAttachments.ReadNetwork(paths) is { Address: not null })
+        if (ContainerAttachments.ReadNetwork(claimed) is { Address: not null })
         {
             // The address goes back and the other containers' /etc/hosts forget the name.
-            await new BridgeNetwork(Path.GetDirectoryName(containers.Root)!).DetachAsync(id, cancellationToken).ConfigureAwait(false);
+            await new BridgeNetwork(NodeRoot).DetachAsync(id, cancellationToken).ConfigureAwait(false);
         }
 
-        containers.Remove(id, config.Name);
+        containers.FinishRemoval(claimed, id, name);
+    }
+
+    private async Task WaitForRemovalAsync(string id, CancellationToken cancellationToken)
+    {
+        var deadline = Time.GetTimestamp() + (long)(RemovalTimeout.TotalSeconds * Time.TimestampFrequency);
+        while (containers.IsBeingRemoved(id) && Time.GetTimestamp() < deadline)
+        {
+            await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -322,6 +378,11 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
             await cgroup.RemoveAsync(CgroupTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private string NodeRoot => Path.GetDirectoryName(containers.Root)!;
+
+    /// <summary>The container's directory is gone: removed (run -d --rm's supervisor, another rm) while this ran.</summary>
+    private static bool Vanished(ContainerPaths paths) => !Directory.Exists(paths.Directory);
 
     private static bool IsActive(ContainerStateFile state) => state.Status is ContainerStatus.Running or ContainerStatus.Restarting;
 

@@ -105,12 +105,16 @@ public sealed partial class ContainerRunner
                 InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, attachments.SpecEntries),
                 cancellationToken).ConfigureAwait(false);
 
-            if (request.Detach)
+            if (request.Detach || request.Restart.Kind != RestartKind.No)
             {
                 // From here the supervisor owns the cgroup (StartSupervisedAsync removed it if the container never ran).
                 var created = cgroup;
                 cgroup = null;
-                return await StartSupervisedAsync(id, paths, created, request.Restart, cancellationToken).ConfigureAwait(false);
+                var supervision = new Supervision(
+                    request.Restart,
+                    request.Remove ? RemoveCommand(Path.GetDirectoryName(_containers.Root)!, id) : null,
+                    request.Detach ? null : (Output, Error));
+                return await StartSupervisedAsync(id, paths, created, supervision, cancellationToken).ConfigureAwait(false);
             }
 
             var exit = await StartAndWaitAsync(id, paths, cgroup, cancellationToken).ConfigureAwait(false);

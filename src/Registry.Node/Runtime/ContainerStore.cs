@@ -17,6 +17,7 @@ namespace Registry.Node.Runtime;
 /// containers/&lt;id&gt;/rootfs/         the overlay mount point (mounted only inside the container's mount namespace)
 /// containers/&lt;id&gt;/upper/ work/    the overlay's writable layer and its work directory
 /// containers/.names/&lt;name&gt;        holds the id of the container that has the name (created exclusively)
+/// containers/.removing-&lt;id&gt;      a container's directory while rm deletes it
 /// </code>
 /// An id is 64 lowercase hex digits, as docker's; the first 12 are the short id and the default hostname.
 /// </summary>
@@ -92,6 +93,36 @@ public sealed partial class ContainerStore
             File.Delete(claim);
         }
     }
+
+    /// <summary>
+    /// Takes the container's directory out of the store for removal: it is renamed to
+    /// <c>containers/.removing-ID</c> in one step, so that of two removals at once (rm -f while
+    /// run -d --rm's own removal starts) exactly one goes on. Null when another removal has it.
+    /// </summary>
+    public ContainerPaths? ClaimRemoval(string id)
+    {
+        var paths = PathsOf(id);
+        var claimed = new ContainerPaths(Path.Combine(Root, ".removing-" + id));
+        try
+        {
+            Directory.Move(paths.Directory, claimed.Directory);
+            return claimed;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Frees the name and deletes the directory <see cref="ClaimRemoval"/> took.</summary>
+    public void FinishRemoval(ContainerPaths claimed, string id, string name)
+    {
+        Remove(id, name);
+        Directory.Delete(claimed.Directory, recursive: true);
+    }
+
+    /// <summary>True while a removal deletes the container's directory.</summary>
+    public bool IsBeingRemoved(string id) => Directory.Exists(Path.Combine(Root, ".removing-" + id));
 
     /// <summary>The ids of the containers on this node, in no particular order.</summary>
     public IEnumerable<string> Ids() =>

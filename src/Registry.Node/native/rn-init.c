@@ -16,7 +16,8 @@
  *     pipe; exec success is the pipe closing without a message. With a chain of tools a failure
  *     is only an exit status and some text mixed into the container's stderr.
  *
- * Usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]] SPEC_FILE STATUS_FD
+ * Usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]
+ *                 [--report-first-exit yes] [--then-arg ARG]...] SPEC_FILE STATUS_FD
  *        rn-init --exec SPEC_FILE
  *
  * --supervise makes the monitor a detached container's supervisor (see "detached containers"
@@ -723,7 +724,11 @@ static void forward_signal(int sig)
  * With --hold-fd FD it keeps FD, the write end of the port forwarder's stdin, open across
  * restarts and never writes to it: when the supervisor ends (the container's end, stop, rm -f,
  * a SIGKILL) the kernel closes it and the forwarder, reading EOF, ends too.
- * registry-node only waits for the first "started" (or "error") line and returns.
+ * registry-node only waits for the first "started" (or "error") line and returns; with
+ * --report-first-exit (a foreground run -i with a restart policy, as docker run attaches until
+ * the first exit) the supervisor also writes "log-end LENGTH" (the log's length after that run's
+ * last line) and the first "exited N" or "signaled S" line, after the state and the log. With --then-arg ARG... the supervisor, once it is done and
+ * has written its last state, execs that command (registry-node rm ID: run -d --rm).
  */
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
@@ -733,7 +738,33 @@ struct supervision {
 	enum restart_policy restart;
 	unsigned long max_restarts; /* on-failure: 0 = no limit */
 	int hold_fd; /* --hold-fd: the write end of the port forwarder's stdin, -1 if none */
+	int report_first_exit;
+	char *then_argv[17]; /* --then-arg: the command to exec at the end, NULL-terminated */
+	int then_argc;
 };
+
+/*
+ * The first exit's line on the status pipe, then the pipe closes. registry-node may be gone (a
+ * ^C, a kill): the write then fails with EPIPE, and the SIGPIPE it raises is taken here, blocked
+ * and discarded, rather than ignored for good, which the container's processes would inherit.
+ */
+static void report_first_exit(int fd, int wstatus, int log_fd)
+{
+	char line[128];
+	long long log_end = log_fd >= 0 ? (long long)lseek(log_fd, 0, SEEK_END) : -1;
+	int n = snprintf(line, sizeof line, "log-end %lld\n", log_end);
+	n += WIFSIGNALED(wstatus) ? snprintf(line + n, sizeof line - n, "signaled %d\n", WTERMSIG(wstatus))
+				  : snprintf(line + n, sizeof line - n, "exited %d\n", WEXITSTATUS(wstatus));
+	sigset_t pipe_signal, old;
+	sigemptyset(&pipe_signal);
+	sigaddset(&pipe_signal, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_signal, &old);
+	write_all(fd, line, (size_t)n);
+	struct timespec none = {0, 0};
+	sigtimedwait(&pipe_signal, NULL, &none);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(fd);
+}
 
 struct run_state {
 	const char *status; /* Running, Restarting, Exited */
@@ -1151,6 +1182,7 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 	memset(&st, 0, sizeof st);
 	long oom_before = oom_kills(s);
 	long backoff_ms = 100;
+	int first_exit_fd = -1;
 	for (;;) {
 		int out[2], err[2];
 		char message[4096];
@@ -1191,7 +1223,10 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 		write_state(sup, &st);
 		if (status_fd >= 0) {
 			status("started %d", (int)pid);
-			close(status_fd);
+			if (sup->report_first_exit)
+				first_exit_fd = status_fd;
+			else
+				close(status_fd);
 			status_fd = -1;
 		}
 
@@ -1223,6 +1258,10 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 		if (again && !stop_requested(sup)) {
 			st.status = "Restarting";
 			write_state(sup, &st);
+			if (first_exit_fd >= 0) {
+				report_first_exit(first_exit_fd, wstatus, log_fd);
+				first_exit_fd = -1;
+			}
 			for (long waited = 0; waited < backoff_ms && !stop_requested(sup); waited += 50)
 				sleep_ms(backoff_ms - waited < 50 ? backoff_ms - waited : 50);
 			if (!stop_requested(sup)) {
@@ -1234,8 +1273,12 @@ static int supervise(const struct spec *s, const struct supervision *sup)
 		st.status = "Exited";
 		remove_cgroups(s);
 		write_state(sup, &st);
+		if (first_exit_fd >= 0)
+			report_first_exit(first_exit_fd, wstatus, log_fd);
 		if (log_fd >= 0)
 			close(log_fd);
+		if (sup->then_argc > 0)
+			execv(sup->then_argv[0], sup->then_argv);
 		return st.exit_code;
 	}
 }
@@ -1339,7 +1382,8 @@ static int exec_main(const char *spec_path)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]] SPEC_FILE STATUS_FD\n"
+	fprintf(stderr, "usage: rn-init [--supervise DIR [--restart no|always|on-failure[:N]] [--hold-fd FD]\n"
+			"                [--report-first-exit yes] [--then-arg ARG]...] SPEC_FILE STATUS_FD\n"
 			"       rn-init --exec SPEC_FILE\n(started by registry-node)\n");
 	return EXIT_SETUP;
 }
@@ -1360,7 +1404,7 @@ int main(int argc, char **argv)
 			return EXIT_SETUP;
 		return rn_forward(argv[2], (int)forward_status, argc - 4, argv + 4);
 	}
-	struct supervision sup = {NULL, RESTART_NO, 0, -1};
+	struct supervision sup = {.dir = NULL, .restart = RESTART_NO, .max_restarts = 0, .hold_fd = -1};
 	int arg = 1;
 	for (; arg + 1 < argc && !strncmp(argv[arg], "--", 2); arg += 2) {
 		const char *value = argv[arg + 1];
@@ -1377,6 +1421,10 @@ int main(int argc, char **argv)
 			sup.restart = RESTART_ON_FAILURE, sup.max_restarts = max;
 		else if (!strcmp(argv[arg], "--hold-fd") && !parse_number(value, INT_MAX, &max) && fcntl((int)max, F_SETFD, FD_CLOEXEC) == 0)
 			sup.hold_fd = (int)max; /* held, never written: it closes when the supervisor ends, however it ends */
+		else if (!strcmp(argv[arg], "--report-first-exit") && !strcmp(value, "yes"))
+			sup.report_first_exit = 1;
+		else if (!strcmp(argv[arg], "--then-arg") && sup.then_argc < 16)
+			sup.then_argv[sup.then_argc++] = (char *)value;
 		else
 			return usage();
 	}

@@ -239,6 +239,92 @@ public sealed class ContainerLifecycleTests(RuntimeImageFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Run_d_rm_removes_the_container_when_it_exits()
+    {
+        var name = NewName("drm-exit");
+        var id = (await fixture.RunAsync("run", "-d", "--rm", "--name", name, Image, "sh", "-c", "echo bye"))
+            .EnsureSuccess().StandardOutput.Trim();
+
+        await WaitForRemovalAsync(name);
+
+        Assert.False(Directory.Exists(Path.Combine(fixture.Root, "containers", id)));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(fixture.Root, "containers"), ".removing-" + id));
+        Assert.Empty(CgroupDirectories(id));
+        var again = await fixture.RunAsync("run", "--rm", "--name", name, Image, "true"); // the name is free again
+        Assert.True(again.ExitCode == 0, again.ToString());
+    }
+
+    [Fact]
+    public async Task Stop_of_a_run_d_rm_container_removes_it()
+    {
+        var name = NewName("drm-stop");
+        (await fixture.RunAsync("run", "-d", "--rm", "--name", name, Image, "sh", "-c", Forever)).EnsureSuccess();
+        await WaitForStatusAsync(name, "running");
+
+        var stop = await fixture.RunAsync("stop", "-t", "1", name);
+
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.Equal(name + "\n", stop.StandardOutput);
+        await WaitForRemovalAsync(name);
+    }
+
+    [Fact]
+    public async Task Rm_f_of_a_run_d_rm_container_removes_it_once()
+    {
+        var names = Enumerable.Range(0, 3).Select(i => NewName($"drm-rm{i}")).ToList();
+        foreach (var name in names)
+        {
+            (await fixture.RunAsync("run", "-d", "--rm", "--name", name, Image, "sh", "-c", Forever)).EnsureSuccess();
+            await WaitForStatusAsync(name, "running");
+        }
+
+        // The supervisor's own removal starts as soon as pid 1 dies, while rm -f is still at work.
+        var removals = await Task.WhenAll(names.Select(name => fixture.RunAsync("rm", "-f", name)));
+
+        foreach (var (removal, name) in removals.Zip(names))
+        {
+            Assert.True(removal.ExitCode == 0, removal.ToString());
+            Assert.Equal(name + "\n", removal.StandardOutput);
+            await WaitForRemovalAsync(name);
+        }
+
+        var left = Directory.GetDirectories(Path.Combine(fixture.Root, "containers"), ".removing-*");
+        Assert.True(left.Length == 0, string.Join("\n", left.SelectMany(d => Directory.GetFileSystemEntries(d, "*", SearchOption.AllDirectories))));
+    }
+
+    [Fact]
+    public async Task A_run_d_rm_container_whose_supervisor_was_killed_is_removed_by_ps()
+    {
+        var name = NewName("drm-orphan");
+        var id = (await fixture.RunAsync("run", "-d", "--rm", "--name", name, Image, "sh", "-c", Forever)).EnsureSuccess().StandardOutput.Trim();
+        using var running = await WaitForStatusAsync(name, "running");
+
+        Process.GetProcessById(running.RootElement.GetProperty("monitorPid").GetInt32()).Kill();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var ps = await fixture.RunAsync("ps", "-a");
+
+        Assert.True(ps.ExitCode == 0, ps.ToString());
+        Assert.DoesNotContain(name, ps.StandardOutput, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(fixture.Root, "containers", id)));
+        Assert.Empty(CgroupDirectories(id));
+    }
+
+    [Fact]
+    public async Task A_foreground_run_with_a_restart_policy_returns_the_first_exit_and_goes_on_restarting()
+    {
+        var name = NewName("fg-restart");
+
+        var run = await fixture.RunAsync("run", "--restart", "on-failure:2", "--name", name, Image, "sh", "-c", "echo attempt; echo oops >&2; exit 3");
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal("attempt\n", run.StandardOutput);
+        Assert.Equal("oops\n", run.StandardError);
+        using var state = await WaitUntilAsync(name, s => s.GetProperty("restartCount").GetInt32() == 2 && string.Equals(s.GetProperty("status").GetString(), "exited", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(3, state.RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Equal("attempt\nattempt\nattempt\n", (await fixture.RunAsync("logs", name)).StandardOutput);
+    }
+
+    [Fact]
     public async Task Inspect_shows_a_containers_config_and_state_before_images()
     {
         var name = NewName("inspect");
@@ -291,6 +377,18 @@ public sealed class ContainerLifecycleTests(RuntimeImageFixture fixture) : IClas
             }
 
             state.Dispose();
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Until <c>ps -a</c> no longer lists the container and its name is unknown.</summary>
+    private async Task WaitForRemovalAsync(string name)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((await fixture.RunAsync("ps", "-a")).StandardOutput.Contains(name, StringComparison.Ordinal)
+            || (await fixture.RunAsync("inspect", name)).ExitCode == 0)
+        {
+            Assert.True(clock.Elapsed < WaitLimit, $"container {name} was not removed");
             await Task.Delay(100);
         }
     }

@@ -134,10 +134,22 @@ public sealed class BridgeNetwork
             }
 
             // In place: the running container's /etc/hosts is a bind mount of this very inode.
-            using var file = new FileStream(HostsFile(lease.Id), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
-            var bytes = Encoding.UTF8.GetBytes(text.ToString());
-            file.Write(bytes);
-            file.SetLength(bytes.Length);
+            FileStream file;
+            try
+            {
+                file = new FileStream(HostsFile(lease.Id), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                continue; // being removed: its own detach gives the lease back
+            }
+
+            using (file)
+            {
+                var bytes = Encoding.UTF8.GetBytes(text.ToString());
+                file.Write(bytes);
+                file.SetLength(bytes.Length);
+            }
         }
     }
 
