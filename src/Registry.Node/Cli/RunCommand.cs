@@ -105,10 +105,13 @@ internal sealed partial class RunCommand(Option<string> rootOption)
                 throw new UsageException("run needs root: it creates namespaces, mounts and cgroups");
             }
 
+            // First: the kernel's wait for the container's cgroup join then passes while the image is resolved.
+            var cgroups = CgroupManager.ForHost();
+            _ = cgroups.WarmUpMigration();
             var request = ToRequest(parsed, image, containerCommand);
             var stores = new NodeStores(parsed.GetValue(rootOption)!);
             var record = await FindOrPullAsync(stores, image, parsed.GetValue(_platform), cancellationToken).ConfigureAwait(false);
-            var runner = new ContainerRunner(new ContainerStore(stores.Root), stores.Snapshots, stores.Content)
+            var runner = new ContainerRunner(new ContainerStore(stores.Root), stores.Snapshots, stores.Content, () => cgroups)
             {
                 Output = Console.OpenStandardOutput(),
                 Error = Console.OpenStandardError(),

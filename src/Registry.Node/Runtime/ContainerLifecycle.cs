@@ -123,7 +123,9 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         }
 
         var config = view.Config;
-        var cgroup = _cgroups().Create(id, new CgroupLimits(MemoryBytes: config.MemoryBytes, Cpus: config.Cpus, PidsMax: config.PidsLimit));
+        var cgroups = _cgroups();
+        _ = cgroups.WarmUpMigration();
+        var cgroup = cgroups.Create(id, new CgroupLimits(MemoryBytes: config.MemoryBytes, Cpus: config.Cpus, PidsMax: config.PidsLimit));
         var supervision = new Supervision(
             RestartPolicy.Parse(config.RestartPolicy), config.AutoRemove ? ContainerRunner.RemoveCommand(NodeRoot, id) : null);
         return await ContainerRunner.StartSupervisedAsync(id, view.Paths, cgroup, supervision, Time, cancellationToken).ConfigureAwait(false);

@@ -64,6 +64,8 @@ public sealed partial class ContainerRunner
             throw new ContainerConfigException($"the container init helper {InitPath} is missing (it is built with registry-node)");
         }
 
+        var cgroups = _cgroups();
+
         // --- validate and resolve: nothing on the host is touched yet ---
         if (image.ChainIds.Count == 0 || image.ChainIds.Any(c => !_snapshots.Contains(c)))
         {
@@ -81,7 +83,6 @@ public sealed partial class ContainerRunner
 
         var hostname = request.Hostname ?? request.Name ?? id[..12];
         var process = ProcessSpecResolver.Resolve(config, request, hostname, new ImageRootFiles(layersTopFirst));
-        var cgroups = _cgroups();
         request.Limits.EnsureValid(Environment.ProcessorCount);
         ContainerAttachments.Validate(request);
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -33,7 +32,7 @@ public sealed partial class ContainerStore
 
     private string NamesDirectory => Path.Combine(Root, ".names");
 
-    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+    public static string NewId() => Convert.ToHexStringLower(RuntimeSyscalls.RandomBytes(32));
 
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 

@@ -36,6 +36,42 @@ internal static partial class RuntimeSyscalls
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
+    /// <summary>
+    /// Bytes from the kernel's CSPRNG. RandomNumberGenerator would do, but on Linux it loads and
+    /// initialises OpenSSL, several milliseconds of every run's start for 32 bytes.
+    /// </summary>
+    public static unsafe byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        fixed (byte* buffer = bytes)
+        {
+            var filled = 0;
+            while (filled < count)
+            {
+                var got = getrandom(buffer + filled, (nuint)(count - filled), 0);
+                if (got < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new IOException($"getrandom failed (errno {errno})");
+                }
+
+                filled += (int)got;
+            }
+        }
+
+        return bytes;
+    }
+
+    private const int EINTR = 4;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint getrandom(byte* buffer, nuint length, uint flags);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
 

@@ -57,6 +57,47 @@ public sealed partial class CgroupManager
             c => c, c => Combine(BaseOf(Layout.V1Controllers[c]), _parentSegments), StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Moving a process into a cgroup (a write to cgroup.procs) takes the kernel's cgroup
+    /// threadgroup lock for writing, and the first such write after a quiet spell waits for an RCU
+    /// grace period: 10 to 20 ms here, most of a container's start. A later write within about
+    /// one grace period does not wait. This starts that wait now, on a background thread, by
+    /// writing this process's pid into the cgroup it already is in (a move to where it is, which
+    /// changes nothing), so that it passes while registry-node prepares the container, and
+    /// rn-init's join of the container's cgroup a few milliseconds later finds the lock ready.
+    /// Failures are ignored: this only saves time. Returns the thread, null when this process's
+    /// cgroup is not visible.
+    /// </summary>
+    public Thread? WarmUpMigration()
+    {
+        var own = Layout.Version == CgroupVersion.V2
+            ? Layout.Unified?.OwnDirectory
+            : Layout.V1Controllers.Values.Select(h => h.OwnDirectory).FirstOrDefault(d => d is not null);
+        if (own is null)
+        {
+            return null;
+        }
+
+        var procs = Path.Combine(own, "cgroup.procs");
+        var pid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                _fs.WriteFile(procs, pid);
+            }
+            catch (IOException)
+            {
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "cgroup warm-up",
+        };
+        thread.Start();
+        return thread;
+    }
+
     /// <summary>Validates, then creates the container's cgroup with <paramref name="limits"/>.</summary>
     /// <exception cref="InvalidCgroupLimitsException">The limits are unusable; nothing was touched.</exception>
     /// <exception cref="CgroupException">The host lacks a needed controller, or the kernel refused.</exception>

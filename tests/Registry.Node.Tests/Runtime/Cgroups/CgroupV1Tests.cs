@@ -38,6 +38,19 @@ public sealed class CgroupV1Tests
     }
 
     [Fact]
+    public async Task WarmUpMovesThisProcessToTheCgroupItIsIn()
+    {
+        await using var scope = RealCgroupScope.ForV1();
+        var before = await File.ReadAllTextAsync("/proc/self/cgroup");
+
+        var thread = scope.Manager.WarmUpMigration();
+
+        Assert.NotNull(thread);
+        Assert.True(thread.Join(Timeout), "the warm-up write did not return");
+        Assert.Equal(before, await File.ReadAllTextAsync("/proc/self/cgroup"));
+    }
+
+    [Fact]
     public async Task CgroupsAreMadeUnderThisProcesssOwnCgroupInEachHierarchy()
     {
         await using var scope = RealCgroupScope.ForV1();

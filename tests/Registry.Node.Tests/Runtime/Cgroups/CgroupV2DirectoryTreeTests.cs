@@ -142,6 +142,19 @@ public sealed class CgroupV2DirectoryTreeTests : IDisposable
         Assert.True(File.Exists(Path.Combine(fs.Root, "registry-node", "cgroup.procs")));
     }
 
+    [Fact]
+    public void DirectoryTree_WarmUpWritesThisProcessToItsOwnCgroupOnly()
+    {
+        var (manager, fs) = Manager("memory", "pids");
+
+        var thread = manager.WarmUpMigration();
+
+        Assert.NotNull(thread);
+        Assert.True(thread.Join(TimeSpan.FromSeconds(20)));
+        Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), Read(fs.Root, "cgroup.procs"));
+        Assert.False(Directory.Exists(Path.Combine(fs.Root, "registry-node")));
+    }
+
     private (CgroupManager Manager, CgroupTreeFileSystem Fs) Manager(params string[] controllers) => Manager(controllers, "registry-node");
 
     private (CgroupManager Manager, CgroupTreeFileSystem Fs) Manager(string[] controllers, string parent)
