@@ -115,7 +115,16 @@ public sealed partial class ContainerRunner
                     request.Restart,
                     request.Remove ? RemoveCommand(Path.GetDirectoryName(_containers.Root)!, id) : null,
                     request.Detach ? null : (Output, Error));
-                return await StartSupervisedAsync(id, paths, created, supervision, cancellationToken).ConfigureAwait(false);
+                var started = await StartSupervisedAsync(id, paths, created, supervision, cancellationToken).ConfigureAwait(false);
+                if (request.Detach && !started.Detached && request.Remove)
+                {
+                    // run -d --rm of a container that could not start: nothing is left, as in the foreground.
+                    await attachments.DisposeAsync().ConfigureAwait(false);
+                    attachments = null;
+                    _containers.Remove(id, name);
+                }
+
+                return started;
             }
 
             var exit = await StartAndWaitAsync(id, paths, cgroup, cancellationToken).ConfigureAwait(false);

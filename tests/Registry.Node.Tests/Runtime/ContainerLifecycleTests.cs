@@ -255,6 +255,22 @@ public sealed class ContainerLifecycleTests(RuntimeImageFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task Run_d_rm_of_a_command_that_is_not_there_fails_and_leaves_nothing()
+    {
+        var name = NewName("drm-fail");
+        var before = Directory.CreateDirectory(Path.Combine(fixture.Root, "containers")).GetDirectories().Select(d => d.FullName).ToList();
+
+        var run = await fixture.RunAsync("run", "-d", "--rm", "--name", name, Image, "no-such-command");
+
+        Assert.Equal(127, run.ExitCode);
+        Assert.Contains("executable file not found", run.StandardError, StringComparison.Ordinal);
+        var psa = await fixture.RunAsync("ps", "-a");
+        Assert.True(!psa.StandardOutput.Contains(name, StringComparison.Ordinal), run + "\n" + psa + (await fixture.RunAsync("inspect", name)));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(fixture.Root, "containers")).Except(before));
+        Assert.False(File.Exists(Path.Combine(fixture.Root, "containers", ".names", name)));
+    }
+
+    [Fact]
     public async Task Stop_of_a_run_d_rm_container_removes_it()
     {
         var name = NewName("drm-stop");
