@@ -25,18 +25,18 @@ export DOTNET_NOLOGO=1
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
 STARTED_DOCKERD_PID=""
-CONTAINERS_BEFORE=""
+# Names this run's test containers, so that clean-up removes only those.
+export REGISTRY_TEST_RUN="test-sh-$(date +%s)-$$-$RANDOM"
 
 cleanup() {
     local status=$?
     set +e
     if docker_answers; then
-        # Only the test containers this run created: another run may share the engine.
+        # Only the test containers of this run (tests/Registry.Testing/PostgresServer.cs labels
+        # them with REGISTRY_TEST_RUN): another run may share the engine.
         local id
-        for id in $(docker ps -aq --no-trunc --filter label=org.testcontainers=true 2>/dev/null); do
-            if ! grep -qx "$id" <<<"$CONTAINERS_BEFORE"; then
-                docker rm -f "$id" >/dev/null 2>&1
-            fi
+        for id in $(docker ps -aq --no-trunc --filter "label=registry.test-run=$REGISTRY_TEST_RUN" 2>/dev/null); do
+            docker rm -f "$id" >/dev/null 2>&1
         done
     fi
     # Silent from here on: the summary must stay the last line of output.
@@ -176,7 +176,6 @@ summarize() {
 
 install_packages
 start_docker
-CONTAINERS_BEFORE="$(docker ps -aq --no-trunc --filter label=org.testcontainers=true || true)"
 build_images
 
 rm -rf "$RESULTS_DIR"

@@ -118,10 +118,16 @@ public sealed class PostgresServer : IAsyncDisposable
         throw last!;
     }
 
+    /// <summary>test.sh names its run here and, when it ends, removes the containers labelled with it, and only those.</summary>
+    public const string RunVariable = "REGISTRY_TEST_RUN";
+
+    public const string RunLabel = "registry.test-run";
+
     private static IContainer Build(int port)
     {
         var portText = port.ToString(CultureInfo.InvariantCulture);
         return new ContainerBuilder(Image)
+            .WithLabel(RunLabel, Environment.GetEnvironmentVariable(RunVariable) ?? "")
             // Built on this machine by test.sh; there is no registry to pull it from.
             .WithImagePullPolicy(PullPolicy.Never)
             .WithEnvironment("POSTGRES_USER", User)
