@@ -81,9 +81,11 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static async Task<PostgresServer> StartSharedAsync()
     {
+        await RemoveOrphansAsync().ConfigureAwait(false);
         var server = await StartAsync(CancellationToken.None).ConfigureAwait(false);
-        // No Ryuk here (its image cannot be pulled): remove the container when the test process ends;
-        // test.sh also removes leftovers by the org.testcontainers label.
+        // No Ryuk here (its image cannot be pulled): remove the container when the test process ends.
+        // The test runner may kill the process before this runs; then the next test process that
+        // starts a server removes it (RemoveOrphansAsync), and test.sh removes its run's containers.
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
         return server;
@@ -118,6 +120,47 @@ public sealed class PostgresServer : IAsyncDisposable
         throw last!;
     }
 
+    /// <summary>
+    /// Removes the servers of test processes that are gone: each container carries its owner's pid
+    /// and start time (field 22 of /proc/PID/stat), so a later process with the same pid is not
+    /// mistaken for it, and the servers of test processes still running are left alone.
+    /// </summary>
+    private static async Task RemoveOrphansAsync()
+    {
+        var list = await ProcessRunner.RunAsync(
+            "docker", ["ps", "-aq", "--no-trunc", "--filter", "label=" + OwnerLabel, "--format", $"{{{{.ID}}}} {{{{.Label \"{OwnerLabel}\"}}}}"],
+            TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        foreach (var line in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ', 2);
+            if (parts.Length == 2 && parts[1] != OwnerOf(ParsePid(parts[1])))
+            {
+                await ProcessRunner.RunAsync("docker", ["rm", "-f", parts[0]], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private const string OwnerLabel = "registry.test-owner";
+
+    /// <summary>"PID:STARTTIME" of a running process, or "" when there is none.</summary>
+    private static string OwnerOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return $"{pid}:{fields[19]}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return "";
+        }
+    }
+
+    private static int ParsePid(string owner) =>
+        int.TryParse(owner.Split(':')[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
+
     /// <summary>test.sh names its run here and, when it ends, removes the containers labelled with it, and only those.</summary>
     public const string RunVariable = "REGISTRY_TEST_RUN";
 
@@ -128,6 +171,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var portText = port.ToString(CultureInfo.InvariantCulture);
         return new ContainerBuilder(Image)
             .WithLabel(RunLabel, Environment.GetEnvironmentVariable(RunVariable) ?? "")
+            .WithLabel(OwnerLabel, OwnerOf(Environment.ProcessId))
             // Built on this machine by test.sh; there is no registry to pull it from.
             .WithImagePullPolicy(PullPolicy.Never)
             .WithEnvironment("POSTGRES_USER", User)
