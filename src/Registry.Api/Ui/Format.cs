@@ -1,5 +1,6 @@
 using System.Globalization;
 using Markdig;
+using Markdig.Renderers.Html;
 using Microsoft.AspNetCore.Html;
 using Microsoft.AspNetCore.Mvc.Rendering;
 using Markdig.Syntax;
@@ -10,7 +11,16 @@ namespace Registry.Api.Ui;
 /// <summary>How the UI writes sizes, times, digests and descriptions.</summary>
 public static class Format
 {
-    private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().DisableHtml().Build();
+    // The extensions that add only structure (tables, task lists, strikethrough, bare links); none of those that let
+    // the text set HTML attributes (`{data-copy=…}`, `::: class`), ids derived from headings, or embeds.
+    private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
+        .UsePipeTables()
+        .UseEmphasisExtras()
+        .UseTaskLists()
+        .UseListExtras()
+        .UseAutoLinks()
+        .DisableHtml()
+        .Build();
 
     private static readonly string[] Units = ["B", "KB", "MB", "GB", "TB"];
 
@@ -71,6 +81,14 @@ public static class Format
         }
 
         var document = Markdig.Markdown.Parse(text, Pipeline);
+
+        // No attribute that the text could influence reaches the page: a data-* attribute would be picked up by the
+        // page's scripts, an id could stand in for one of the page's own elements.
+        foreach (var node in document.Descendants())
+        {
+            node.SetAttributes(new HtmlAttributes());
+        }
+
         foreach (var link in document.Descendants<LinkInline>())
         {
             if (!IsSafeUrl(link.Url))

