@@ -50,6 +50,7 @@ public static class RegistryHostExtensions
         services.AddSingleton<IdentityJanitor>();
         services.AddHostedService(sp => sp.GetRequiredService<IdentityJanitor>());
         services.AddScoped<AccountService>();
+        services.AddScoped<UserRemoval>();
         services.AddScoped<AccessTokenService>();
         services.AddScoped<IAccessAuthorizer, TokenAccessAuthorizer>();
         services.AddAuthentication()

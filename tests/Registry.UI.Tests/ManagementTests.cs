@@ -47,6 +47,29 @@ public sealed class ManagementTests(UiFixture fixture)
     }
 
     [Fact]
+    public async Task AdministratorDeletesAUserAndDecidesAboutItsRepositories()
+    {
+        using (var api = new RegistryApiClient(fixture.Registry, fixture.Registry.Admin))
+        {
+            await api.CreateUserAsync("ui-dan", Password);
+            await api.CreateRepositoryAsync("ui-dan/tools", "private");
+        }
+
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync("/admin/users");
+        await page.Locator("#users tbody tr", new() { HasText = "ui-dan" }).GetByRole(AriaRole.Link, new() { Name = "Delete…" }).ClickAsync();
+        var confirm = page.Locator("#delete");
+        await Assertions.Expect(confirm).ToContainTextAsync("ui-dan owns 1 repository: ui-dan/tools");
+        await UiFixture.ScreenshotAsync(page, "admin-delete-user");
+        await confirm.GetByLabel("Delete them with all their tags and manifests").CheckAsync();
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Yes, delete ui-dan" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator(".flash")).ToHaveTextAsync("User ui-dan deleted with 1 repositories.");
+        await Assertions.Expect(page.Locator("#users")).Not.ToContainTextAsync("ui-dan");
+        Assert.Equal(404, (await page.GotoAsync("/r/ui-dan/tools"))!.Status); // the administrator sees every repository
+    }
+
+    [Fact]
     public async Task UserChangesThePasswordAndSignsInWithTheNewOne()
     {
         using (var api = new RegistryApiClient(fixture.Registry, fixture.Registry.Admin))

@@ -20,14 +20,19 @@ public static class AdminCli
         var name = new Argument<string>("NAME") { Description = "The user's name" };
         var admin = new Option<bool>("--admin") { Description = "Make the user an administrator" };
         var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input" };
+        var adopt = new Option<bool>("--adopt-repositories")
+        {
+            Description = "Hand the user the repositories already in the namespace of its name (otherwise such a name is refused)",
+        };
 
-        var create = new Command("create-user", "Create a user") { name, admin, passwordStdin };
+        var create = new Command("create-user", "Create a user") { name, admin, passwordStdin, adopt };
         create.SetAction((parsed, token) => WithServicesAsync(args, async services =>
         {
             var password = await PasswordAsync(parsed.GetValue(passwordStdin));
             var accounts = services.GetRequiredService<AccountService>();
-            var user = await accounts.CreateUserAsync(parsed.GetValue(name)!, password.Value, parsed.GetValue(admin), token);
-            await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.UserCreate, "cli", user.Name, detail: user.IsAdmin ? "administrator" : null);
+            var user = await accounts.CreateUserAsync(parsed.GetValue(name)!, password.Value, parsed.GetValue(admin), parsed.GetValue(adopt), token);
+            await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.UserCreate, "cli", user.Name,
+                detail: Rest.UserEndpoints.CreationDetail(user.IsAdmin, parsed.GetValue(adopt)));
             await Console.Out.WriteLineAsync($"created user {user.Name}{(user.IsAdmin ? " (administrator)" : string.Empty)}");
             PrintGenerated(password);
         }));

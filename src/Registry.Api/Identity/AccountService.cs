@@ -20,13 +20,17 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
     public Task<List<AccountEntity>> ListAsync(AccountKind kind, CancellationToken ct) =>
         db.Accounts.AsNoTracking().Where(a => a.Kind == kind).OrderBy(a => a.Name).ToListAsync(ct);
 
-    public async Task<AccountEntity> CreateUserAsync(string name, string password, bool isAdmin, CancellationToken ct)
+    /// <param name="adoptRepositories">
+    /// Whether the new user takes over repositories already in the namespace of its name (which belong to the
+    /// administrators until then); only administrators may say so. Without it such a name is refused.
+    /// </param>
+    public async Task<AccountEntity> CreateUserAsync(string name, string password, bool isAdmin, bool adoptRepositories, CancellationToken ct)
     {
         ValidateName(name);
         ValidatePassword(password);
         var user = new AccountEntity { Name = name, Kind = AccountKind.User, IsAdmin = isAdmin, CreatedAt = Now };
         user.PasswordHash = hasher.HashPassword(user, password);
-        return await InsertAsync(user, ct);
+        return await InsertAsync(user, adoptRepositories, ct);
     }
 
     public async Task SetPasswordAsync(string name, string password, CancellationToken ct)
@@ -64,9 +68,9 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
         return user;
     }
 
-    public async Task DeleteUserAsync(string name, CancellationToken ct)
+    /// <summary>Refuses to delete the last administrator or the only owner of an organization.</summary>
+    public async Task EnsureDeletableAsync(AccountEntity user, CancellationToken ct)
     {
-        var user = await GetAsync(name, AccountKind.User, ct);
         if (user.IsAdmin && !await db.Accounts.AnyAsync(a => a.Id != user.Id && a.IsAdmin && !a.IsDisabled, ct))
         {
             throw IdentityException.Conflict("the last administrator cannot be deleted");
@@ -74,13 +78,12 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
 
         if (await SoleOwnerOfAsync(user.Id, ct) is { } organization)
         {
-            throw IdentityException.Conflict($"'{name}' is the only owner of organization '{organization}'");
+            throw IdentityException.Conflict($"'{user.Name}' is the only owner of organization '{organization}'");
         }
-
-        await db.Accounts.Where(a => a.Id == user.Id).ExecuteDeleteAsync(ct);
     }
 
-    public async Task<AccountEntity> CreateOrganizationAsync(string name, string? description, long ownerId, CancellationToken ct)
+    /// <param name="adoptRepositories">As for <see cref="CreateUserAsync"/>: only administrators may take over a namespace that holds repositories.</param>
+    public async Task<AccountEntity> CreateOrganizationAsync(string name, string? description, long ownerId, bool adoptRepositories, CancellationToken ct)
     {
         ValidateName(name);
         var organization = new AccountEntity
@@ -91,7 +94,7 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
             CreatedAt = Now,
         };
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        await InsertAsync(organization, ct);
+        await InsertAsync(organization, adoptRepositories, ct);
         db.OrganizationMembers.Add(new OrganizationMemberEntity { OrganizationId = organization.Id, UserId = ownerId, Role = OrganizationRole.Owner, CreatedAt = Now });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -191,11 +194,18 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
         }
     }
 
-    private async Task<AccountEntity> InsertAsync(AccountEntity account, CancellationToken ct)
+    private async Task<AccountEntity> InsertAsync(AccountEntity account, bool adoptRepositories, CancellationToken ct)
     {
         if (await db.Accounts.AnyAsync(a => a.Name == account.Name, ct))
         {
             throw IdentityException.Conflict($"the name '{account.Name}' is taken");
+        }
+
+        // A namespace that holds repositories but no account belongs to the administrators (it may be a deleted
+        // user's, from before deletions decided about repositories): creating the account must not hand them over.
+        if (!adoptRepositories && await db.Repositories.AnyAsync(r => r.Namespace == account.Name, ct))
+        {
+            throw IdentityException.Conflict($"the name '{account.Name}' is taken: its namespace holds repositories of the administrators");
         }
 
         db.Accounts.Add(account);

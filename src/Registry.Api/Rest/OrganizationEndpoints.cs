@@ -9,7 +9,7 @@ internal static class OrganizationEndpoints
 
     public sealed record MemberView(string Username, string Role, DateTime Since);
 
-    public sealed record CreateOrganization(string? Name, string? Description);
+    public sealed record CreateOrganization(string? Name, string? Description, bool AdoptRepositories = false);
 
     public sealed record SetMember(string? Role);
 
@@ -45,8 +45,15 @@ internal static class OrganizationEndpoints
         var caller = ApiAuthenticationHandler.GetCaller(context);
         ApiEndpoints.RequireFullAccess(caller);
         var body = await ApiEndpoints.BodyAsync<CreateOrganization>(context);
-        var organization = await accounts.CreateOrganizationAsync(body.Name ?? string.Empty, body.Description, caller.UserId, context.RequestAborted);
-        await audit.WriteAsync(AuditActions.OrganizationCreate, caller.Name, organization.Name);
+        if (body.AdoptRepositories)
+        {
+            // Repositories in a namespace without an account are the administrators'; only they may hand them over.
+            ApiEndpoints.RequireAdmin(caller);
+        }
+
+        var organization = await accounts.CreateOrganizationAsync(body.Name ?? string.Empty, body.Description, caller.UserId, body.AdoptRepositories, context.RequestAborted);
+        await audit.WriteAsync(AuditActions.OrganizationCreate, caller.Name, organization.Name,
+            detail: UserEndpoints.CreationDetail(isAdmin: false, body.AdoptRepositories));
         return Results.Created($"{ApiEndpoints.Prefix}/orgs/{organization.Name}", View(organization, OrganizationRole.Owner));
     }
 

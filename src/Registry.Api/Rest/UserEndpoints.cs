@@ -13,7 +13,9 @@ internal static class UserEndpoints
 
     public sealed record TokenView(long Id, string Scope, string? Namespace, string? Repository);
 
-    public sealed record CreateUser(string? Username, string? Password, bool IsAdmin = false);
+    public sealed record CreateUser(string? Username, string? Password, bool IsAdmin = false, bool AdoptRepositories = false);
+
+    public sealed record DeletedUserView(string Username, IReadOnlyList<string> RepositoriesDeleted, IReadOnlyList<RepositoryMove> RepositoriesTransferred);
 
     public sealed record UpdateUser(bool? IsAdmin, bool? IsDisabled, string? Description);
 
@@ -59,8 +61,8 @@ internal static class UserEndpoints
         var caller = ApiAuthenticationHandler.GetCaller(context);
         ApiEndpoints.RequireAdmin(caller);
         var body = await ApiEndpoints.BodyAsync<CreateUser>(context);
-        var user = await accounts.CreateUserAsync(body.Username ?? string.Empty, body.Password ?? string.Empty, body.IsAdmin, context.RequestAborted);
-        await audit.WriteAsync(AuditActions.UserCreate, caller.Name, user.Name, detail: user.IsAdmin ? "administrator" : null);
+        var user = await accounts.CreateUserAsync(body.Username ?? string.Empty, body.Password ?? string.Empty, body.IsAdmin, body.AdoptRepositories, context.RequestAborted);
+        await audit.WriteAsync(AuditActions.UserCreate, caller.Name, user.Name, detail: CreationDetail(user.IsAdmin, body.AdoptRepositories));
         return Results.Created($"{ApiEndpoints.Prefix}/users/{user.Name}", View(user));
     }
 
@@ -92,7 +94,11 @@ internal static class UserEndpoints
         return Results.Ok(View(user));
     }
 
-    private static async Task<IResult> DeleteAsync(string name, HttpContext context, AccountService accounts, AuditLog audit)
+    /// <summary>
+    /// <c>DELETE /users/NAME[?repositories=delete|transfer&amp;to=ACCOUNT]</c>: a user who owns repositories is deleted only
+    /// with a decision about them; the answer lists what was deleted or moved.
+    /// </summary>
+    private static async Task<IResult> DeleteAsync(string name, string? repositories, string? to, HttpContext context, UserRemoval removal)
     {
         var caller = ApiAuthenticationHandler.GetCaller(context);
         ApiEndpoints.RequireAdmin(caller);
@@ -101,10 +107,31 @@ internal static class UserEndpoints
             throw IdentityException.Conflict("administrators cannot delete themselves");
         }
 
-        await accounts.DeleteUserAsync(name, context.RequestAborted);
-        await audit.WriteAsync(AuditActions.UserDelete, caller.Name, name);
-        return Results.NoContent();
+        var disposition = repositories switch
+        {
+            null or "" => RepositoryDisposition.Refuse,
+            "delete" => RepositoryDisposition.Delete,
+            "transfer" => RepositoryDisposition.Transfer,
+            _ => throw IdentityException.Invalid("repositories must be delete or transfer"),
+        };
+        if (disposition != RepositoryDisposition.Transfer && to is not null)
+        {
+            throw IdentityException.Invalid("to= goes with repositories=transfer");
+        }
+
+        var result = await removal.DeleteAsync(name, disposition, to, new ChangeAuthor(caller.Name, AuditLog.ClientAddress(context)), context.RequestAborted);
+        return Results.Ok(new DeletedUserView(result.User, result.Deleted, result.Transferred));
     }
+
+    /// <summary>The audit detail of a new account: whether it is an administrator and whether it took over repositories.</summary>
+    internal static string? CreationDetail(bool isAdmin, bool adoptedRepositories) =>
+        (isAdmin, adoptedRepositories) switch
+        {
+            (true, true) => "administrator; adopted the namespace's repositories",
+            (true, false) => "administrator",
+            (false, true) => "adopted the namespace's repositories",
+            _ => null,
+        };
 
     private static async Task<IResult> SetPasswordAsync(string name, HttpContext context, AccountService accounts, AuditLog audit)
     {

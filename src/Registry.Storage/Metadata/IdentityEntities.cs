@@ -144,6 +144,7 @@ public static class AuditActions
     public const string RepositoryCreate = "repository.create";
     public const string RepositoryUpdate = "repository.update";
     public const string RepositoryDelete = "repository.delete";
+    public const string RepositoryTransfer = "repository.transfer";
     public const string TokenCreate = "token.create";
     public const string TokenUpdate = "token.update";
     public const string TokenDelete = "token.delete";

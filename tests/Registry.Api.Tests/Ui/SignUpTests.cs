@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Registry.Api.Tests.Infrastructure;
+using static Registry.Api.Tests.Infrastructure.RegistryHttp;
 
 namespace Registry.Api.Tests.Ui;
 
@@ -54,6 +55,24 @@ public sealed partial class SignUpTests
         Assert.Contains("class=\"error\"", await taken.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.NotEqual(HttpStatusCode.Redirect, shortPassword.StatusCode);
         Assert.Contains("class=\"error\"", await shortPassword.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignUpCannotTakeANamespaceThatHoldsRepositories()
+    {
+        // E.g. the namespace of a user deleted before deletions decided about repositories: they are the administrators'.
+        await using var factory = RegistryFactory.WithSettings(new Dictionary<string, string?> { ["Registry:Auth:AllowSignUp"] = "true" });
+        var name = "orphan" + Guid.NewGuid().ToString("N")[..8];
+        using (var admin = factory.CreateRegistryClient())
+        {
+            await admin.PushImageAsync($"{name}/private", "v1");
+        }
+
+        using var client = factory.CreatePlainClient();
+        using var refused = await PostSignUpAsync(client, name, Password);
+
+        Assert.NotEqual(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.Contains("holds repositories", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     /// <summary>GET the form (antiforgery cookie and token), then POST it as a browser would.</summary>

@@ -33,7 +33,7 @@ public sealed class SignUpModel : UiPage
     {
         var name = Username?.Trim() ?? string.Empty;
         AccountEntity? user = null;
-        if (!await TryAsync(async () => user = await Service<AccountService>().CreateUserAsync(name, Password ?? string.Empty, isAdmin: false, Aborted)))
+        if (!await TryAsync(async () => user = await Service<AccountService>().CreateUserAsync(name, Password ?? string.Empty, isAdmin: false, adoptRepositories: false, Aborted)))
         {
             return Page();
         }

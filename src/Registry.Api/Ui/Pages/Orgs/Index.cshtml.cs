@@ -24,7 +24,7 @@ public sealed class OrgsModel : UiPage
         var name = Name?.Trim() ?? string.Empty;
         if (!await TryAsync(async () =>
         {
-            await Service<AccountService>().CreateOrganizationAsync(name, string.IsNullOrWhiteSpace(Description) ? null : Description.Trim(), Caller!.UserId, Aborted);
+            await Service<AccountService>().CreateOrganizationAsync(name, string.IsNullOrWhiteSpace(Description) ? null : Description.Trim(), Caller!.UserId, adoptRepositories: false, Aborted);
             await Service<AuditLog>().WriteAsync(AuditActions.OrganizationCreate, Caller.Name, name);
         }))
         {

@@ -7,7 +7,8 @@ namespace Registry.Api.Ui.Pages.Orgs;
 
 /// <summary>
 /// A namespace: the repositories of a user or an organization that the visitor may see; for an organization's
-/// members also its members, and for its owners (and administrators) adding, changing and removing them.
+/// members also its members, and for its owners (and administrators) adding, changing and removing them. To a
+/// visitor who may see none of its repositories and is no member, it does not exist.
 /// </summary>
 public sealed class OrganizationModel : UiPage
 {
@@ -106,6 +107,7 @@ public sealed class OrganizationModel : UiPage
         var permissions = Service<PermissionService>();
         var filter = await permissions.ListingFilterAsync(Caller, Aborted);
         (Repositories, Total) = await Service<RepositoryService>().ListAsync(filter, Name, query: null, 1, RepositoryService.MaxPageSize, Aborted, RepositorySort.LastPush);
+        var insider = Caller is not null && (Caller.IsAdmin || Caller.Name == Name);
         if (Account.Kind == AccountKind.Organization && Caller is not null)
         {
             var role = await permissions.GetRoleAsync(Name, Caller.UserId, Aborted);
@@ -113,9 +115,12 @@ public sealed class OrganizationModel : UiPage
             {
                 Members = await accounts.MembersAsync(Name, Aborted);
                 IsOwner = role == OrganizationRole.Owner || Caller.IsAdmin;
+                insider = true;
             }
         }
 
-        return true;
+        // A namespace with nothing the visitor may see looks the same as one that does not exist, so the page
+        // cannot be used to find out which user and organization names there are.
+        return insider || Total > 0;
     }
 }
