@@ -42,6 +42,13 @@ public sealed class AuthOptions
     /// <summary>The token endpoint's absolute URL in challenges; by default derived from the request's host.</summary>
     public Uri? Realm { get; set; }
 
+    /// <summary>
+    /// The most scopes one token request may ask for; a request with more is refused (400 invalid_request) before
+    /// any is looked at. It also bounds the size of the token endpoint's form.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxScopesPerTokenRequest { get; set; } = 50;
+
     /// <summary>Failed logins of one account from one address before further attempts are refused for a while.</summary>
     [Range(1, 1000)]
     public int LoginFailureLimit { get; set; } = 5;
