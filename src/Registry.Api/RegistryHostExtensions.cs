@@ -42,6 +42,7 @@ public static class RegistryHostExtensions
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<ValidatedTokenCache>();
+        services.AddSingleton<CurrentAccessCache>();
         services.AddSingleton<AuditLog>();
         services.AddScoped<LoginThrottle>();
         services.AddScoped<CredentialService>();

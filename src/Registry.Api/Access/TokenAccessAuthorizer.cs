@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using Registry.Api.Auth;
 using Registry.Api.Identity;
@@ -8,11 +7,14 @@ using Registry.Core.Access;
 namespace Registry.Api.Access;
 
 /// <summary>
-/// Allows what the caller's registry token grants. When the token does not grant it, the metadata store decides
-/// between "ask for a token with this scope" (the user may do it) and "denied" (the user may not), so that
-/// clients fetch a new token when that helps and show "denied" when it would not.
+/// Allows what the caller's registry token grants and what the token's user may still do. A token is a snapshot:
+/// each request also checks, through <see cref="CurrentAccessCache"/>, that the credential it was obtained with still
+/// stands and that the user still has the access, so deleting or suspending an access token, disabling a user,
+/// changing a password or removing a permission takes effect within seconds. When the token does not grant the
+/// access, the same check decides between "ask for a token with this scope" (the user may do it) and "denied" (the
+/// user may not), so that clients fetch a new token when that helps and show "denied" when it would not.
 /// </summary>
-public sealed class TokenAccessAuthorizer(CredentialService credentials, PermissionService permissions) : IAccessAuthorizer
+public sealed class TokenAccessAuthorizer(CredentialService credentials, PermissionService permissions, CurrentAccessCache cache) : IAccessAuthorizer
 {
     public async ValueTask<AccessDecision> AuthorizeAsync(ClaimsPrincipal caller, AccessRequest request, CancellationToken cancellationToken)
     {
@@ -21,29 +23,39 @@ public sealed class TokenAccessAuthorizer(CredentialService credentials, Permiss
             return AccessDecision.Unauthenticated;
         }
 
-        if (Covers(RegistryTokenAuthentication.Grants(caller), request))
+        // Anonymous tokens carry no subject: signing in is what would help when they fall short.
+        var subject = TokenSubject.Of(caller);
+        var current = await cache.GetAsync(subject, request, LoadAsync, cancellationToken);
+        var permitted = current.Permits(request.Actions);
+        if (subject is null || !current.CredentialValid)
         {
-            return AccessDecision.Allowed;
+            return permitted && Covers(RegistryTokenAuthentication.Grants(caller), request) ? AccessDecision.Allowed : AccessDecision.Unauthenticated;
         }
 
-        // Anonymous tokens carry no subject: signing in is what would help.
-        var name = caller.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value;
-        if (name is null)
+        if (!permitted)
         {
-            return AccessDecision.Unauthenticated;
+            return AccessDecision.Denied;
         }
 
-        var tokenId = long.TryParse(caller.FindFirst(TokenIssuer.TokenIdClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : (long?)null;
-        var user = await credentials.FindCallerAsync(name, tokenId, cancellationToken);
-        if (user is null)
+        return Covers(RegistryTokenAuthentication.Grants(caller), request) ? AccessDecision.Allowed : AccessDecision.InsufficientScope;
+    }
+
+    private async Task<CurrentAccess> LoadAsync(TokenSubject? subject, AccessRequest request, CancellationToken ct)
+    {
+        Caller? user = null;
+        if (subject is not null)
         {
-            return AccessDecision.Unauthenticated;
+            user = await credentials.FindTokenCallerAsync(subject, ct);
+            if (user is null)
+            {
+                return CurrentAccess.Revoked;
+            }
         }
 
-        var permitted = request.IsCatalog
-            ? user.MayListCatalog
-            : (await permissions.GetRepositoryActionsAsync(user, request.Name, cancellationToken) & request.Actions) == request.Actions;
-        return permitted ? AccessDecision.InsufficientScope : AccessDecision.Denied;
+        var actions = request.IsCatalog
+            ? user?.MayListCatalog == true ? RegistryAction.Pull : RegistryAction.None
+            : await permissions.GetRepositoryActionsAsync(user, request.Name, ct);
+        return new CurrentAccess(CredentialValid: true, actions);
     }
 
     private static bool Covers(IEnumerable<AccessScope> grants, AccessRequest request)

@@ -29,6 +29,12 @@ public static class TokenEndpoints
     {
         var ct = context.RequestAborted;
         var query = context.Request.Query;
+        if (TokenRequestLimits.CheckScopes(query["scope"], Options(context)) is { } tooMany)
+        {
+            await OAuthErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request", tooMany);
+            return;
+        }
+
         Caller? caller = null;
         var usedPassword = false;
         if (context.Request.Headers.Authorization.Count > 0)
@@ -76,7 +82,13 @@ public static class TokenEndpoints
             return;
         }
 
-        var form = await context.Request.ReadFormAsync(ct);
+        var (form, refusal) = await TokenRequestLimits.ReadFormAsync(context, Options(context));
+        if (form is null)
+        {
+            await OAuthErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request", refusal);
+            return;
+        }
+
         var credentials = context.RequestServices.GetRequiredService<CredentialService>();
         var grantType = form["grant_type"].ToString();
         LoginResult login;
@@ -168,8 +180,9 @@ public static class TokenEndpoints
         await context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description }), context.RequestAborted);
     }
 
-    private static bool AnonymousAllowed(HttpContext context) =>
-        context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.AnonymousPull;
+    private static bool AnonymousAllowed(HttpContext context) => Options(context).AnonymousPull;
+
+    private static AuthOptions Options(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
 
     /// <summary>Reads <c>Authorization: Basic base64(user:secret)</c>.</summary>
     public static bool TryReadBasic(HttpContext context, out string username, out string secret)

@@ -9,7 +9,8 @@ namespace Registry.Api.Auth;
 /// <summary>
 /// Keeps a long push alive across token expiry: a request on an upload session may use an expired (but genuine)
 /// token when that token's user started the session, it granted push on the session's repository, and the
-/// session is younger than <see cref="AuthOptions.UploadSessionLifetime"/>.
+/// session is younger than <see cref="AuthOptions.UploadSessionLifetime"/>. The token then passes the same
+/// authorization as a valid one, so a revoked credential or a removed permission ends the session's use too.
 /// </summary>
 internal static class UploadSessionAccess
 {
@@ -39,6 +40,22 @@ internal static class UploadSessionAccess
 
         context.User = principal;
         return true;
+    }
+
+    /// <summary>
+    /// Refuses a new upload session when the user already has <see cref="AuthOptions.MaxUploadSessionsPerUser"/> open,
+    /// so one account cannot pile up staged uploads. Concurrent starts may pass the bound by as many as run at once.
+    /// </summary>
+    public static async Task EnsureRoomAsync(HttpContext context, string owner)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.MaxUploadSessionsPerUser;
+        var open = await context.RequestServices.GetRequiredService<UploadService>().CountOwnedAsync(owner, context.RequestAborted);
+        if (open >= limit)
+        {
+            throw new RegistryException(
+                ErrorCode.TooManyRequests with { Message = "too many open upload sessions" },
+                $"a user may have at most {limit} open upload sessions; finish or cancel (DELETE) some, or wait for them to expire");
+        }
     }
 
     /// <summary>

@@ -98,9 +98,11 @@ public static partial class DistributionApi
         {
             context.User = result.Principal;
         }
-        else if (route is DistributionRoute.Upload upload && await UploadSessionAccess.TryResumeAsync(context, upload))
+        else if (route is DistributionRoute.Upload upload)
         {
-            return;
+            // An upload session takes its owner's expired token; what the token's user may do now is checked below
+            // as for any token.
+            await UploadSessionAccess.TryResumeAsync(context, upload);
         }
 
         if (access is null)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Registry.Api.Access;
+using Registry.Api.Auth;
 using Registry.Core;
 using Registry.Storage.Services;
 
@@ -30,7 +31,13 @@ internal static class UploadEndpoints
             return;
         }
 
-        var status = await uploads.StartAsync(route.Name, context.User.FindFirst("sub")?.Value, ct);
+        var owner = context.User.FindFirst("sub")?.Value;
+        if (owner is not null)
+        {
+            await UploadSessionAccess.EnsureRoomAsync(context, owner);
+        }
+
+        var status = await uploads.StartAsync(route.Name, owner, ct);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         SetUploadHeaders(context, route.Name, status.Id, status.Offset);
     }

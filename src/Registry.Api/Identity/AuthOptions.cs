@@ -31,6 +31,21 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
     public TimeSpan UploadSessionLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How long a replica relies on what it last read about a registry token's user, access token and permissions.
+    /// A deleted or suspended access token, a disabled user, a changed password or a removed permission stops the
+    /// registry tokens already issued within this time, on every replica. Zero reads the metadata store on every request.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PermissionCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The most upload sessions one user may have open at once; starting another is refused (429 TOOMANYREQUESTS)
+    /// until one is finished, cancelled or expired.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxUploadSessionsPerUser { get; set; } = 100;
+
     /// <summary>The <c>service</c> of the challenge and the tokens' audience.</summary>
     [Required]
     public string Service { get; set; } = "registry";
@@ -41,6 +56,13 @@ public sealed class AuthOptions
 
     /// <summary>The token endpoint's absolute URL in challenges; by default derived from the request's host.</summary>
     public Uri? Realm { get; set; }
+
+    /// <summary>
+    /// The most scopes one token request may ask for; a request with more is refused (400 invalid_request) before
+    /// any is looked at. It also bounds the size of the token endpoint's form.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxScopesPerTokenRequest { get; set; } = 50;
 
     /// <summary>Failed logins of one account from one address before further attempts are refused for a while.</summary>
     [Range(1, 1000)]

@@ -3,8 +3,11 @@ using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
 
-/// <summary>A signed-in user, and the personal access token it signed in with, if any.</summary>
-public sealed record Caller(long UserId, string Name, bool IsAdmin, TokenLimit? Token = null)
+/// <summary>
+/// A signed-in user, and the personal access token it signed in with, if any. A caller that signed in with a
+/// password carries a stamp of that password, so that what it obtained ends when the password changes.
+/// </summary>
+public sealed record Caller(long UserId, string Name, bool IsAdmin, TokenLimit? Token = null, string? PasswordStamp = null)
 {
     /// <summary>Administrators without a narrowing token may list every repository.</summary>
     public bool MayListCatalog => IsAdmin && (Token is null || Token is { Namespace: null, Repository: null });

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -130,7 +132,7 @@ public sealed class CredentialService(
         }
 
         await db.RefreshTokens.Where(r => r.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsedAt, Now), ct);
-        return LoginResult.Success(new Caller(user.Id, user.Name, user.IsAdmin, limit));
+        return LoginResult.Success(new Caller(user.Id, user.Name, user.IsAdmin, limit, limit is null ? PasswordStamp(user) : null));
     }
 
     /// <summary>The caller a registry token names, as the metadata store knows it now; null when gone or disabled.</summary>
@@ -151,6 +153,34 @@ public sealed class CredentialService(
         var token = await db.AccessTokens.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == user.Id, ct);
         return CheckUsable(token) is null ? new Caller(user.Id, user.Name, user.IsAdmin, TokenLimit.Of(token!)) : null;
     }
+
+    /// <summary>
+    /// The caller a registry token was issued to, if the credential behind it still stands: the same account (not
+    /// deleted, or deleted and its name taken again), not disabled, and the access token it was obtained with still
+    /// active and unexpired, or the password it was obtained with unchanged. Null otherwise.
+    /// </summary>
+    public async Task<Caller?> FindTokenCallerAsync(TokenSubject subject, CancellationToken ct)
+    {
+        var user = await db.Accounts.AsNoTracking()
+            .FirstOrDefaultAsync(a => a.Name == subject.Name && a.Kind == AccountKind.User && !a.IsDisabled, ct);
+        if (user is null || subject.UserId is { } id && id != user.Id)
+        {
+            return null;
+        }
+
+        if (subject.TokenId is { } tokenId)
+        {
+            var token = await db.AccessTokens.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == user.Id, ct);
+            return CheckUsable(token) is null ? new Caller(user.Id, user.Name, user.IsAdmin, TokenLimit.Of(token!)) : null;
+        }
+
+        var stamp = PasswordStamp(user);
+        return subject.PasswordStamp is null || subject.PasswordStamp == stamp ? new Caller(user.Id, user.Name, user.IsAdmin, PasswordStamp: stamp) : null;
+    }
+
+    /// <summary>A short fingerprint of the account's password hash; it changes with the password.</summary>
+    public static string PasswordStamp(AccountEntity user) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user.PasswordHash ?? string.Empty)))[..16];
 
     private async Task<LoginResult> CheckPasswordAsync(string username, string password, CancellationToken ct)
     {
@@ -179,7 +209,7 @@ public sealed class CredentialService(
         }
 
         db.ChangeTracker.Clear();
-        return LoginResult.Success(new Caller(user.Id, user.Name, user.IsAdmin));
+        return LoginResult.Success(new Caller(user.Id, user.Name, user.IsAdmin, PasswordStamp: PasswordStamp(user)));
     }
 
     private async Task<LoginResult> CheckAccessTokenAsync(string secret, string? username, CancellationToken ct)

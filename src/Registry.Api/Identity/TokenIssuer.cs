@@ -10,9 +10,10 @@ namespace Registry.Api.Identity;
 public sealed record IssuedToken(string Token, DateTimeOffset IssuedAt, int ExpiresIn);
 
 /// <summary>
-/// Issues the registry's JWTs: <c>iss</c>, <c>aud</c> (the service), <c>sub</c> (the user; absent for anonymous
-/// callers), <c>iat</c>/<c>nbf</c>/<c>exp</c>, <c>jti</c>, <c>tid</c> (the personal access token used, if any) and
-/// <c>access</c>, the list of granted scopes. Signed with the current key, whose id is the header's <c>kid</c>.
+/// Issues the registry's JWTs: <c>iss</c>, <c>aud</c> (the service), <c>sub</c> and <c>uid</c> (the user's name and
+/// id; absent for anonymous callers), <c>iat</c>/<c>nbf</c>/<c>exp</c>, <c>jti</c>, <c>tid</c> (the personal access
+/// token used, if any) or <c>pst</c> (a stamp of the password used), and <c>access</c>, the list of granted scopes.
+/// Signed with the current key, whose id is the header's <c>kid</c>.
 /// </summary>
 public sealed class TokenIssuer(SigningKeys keys, IOptions<AuthOptions> options, TimeProvider time)
 {
@@ -21,6 +22,8 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<AuthOptions> options,
 
     public const string AccessClaim = "access";
     public const string TokenIdClaim = "tid";
+    public const string UserIdClaim = "uid";
+    public const string PasswordStampClaim = "pst";
 
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
@@ -41,9 +44,14 @@ public sealed class TokenIssuer(SigningKeys keys, IOptions<AuthOptions> options,
         if (caller is not null)
         {
             claims[JwtRegisteredClaimNames.Sub] = caller.Name;
+            claims[UserIdClaim] = caller.UserId;
             if (caller.Token is { } limit)
             {
                 claims[TokenIdClaim] = limit.TokenId;
+            }
+            else if (caller.PasswordStamp is { } stamp)
+            {
+                claims[PasswordStampClaim] = stamp;
             }
         }
 

@@ -29,6 +29,7 @@ internal static class AccessTokenEndpoints
     private static async Task<IResult> ListAsync(HttpContext context, AccessTokenService tokens)
     {
         var caller = ApiAuthenticationHandler.GetCaller(context);
+        ApiEndpoints.RequireFullAccess(caller);
         var list = await tokens.ListAsync(caller.UserId, context.RequestAborted);
         return Results.Ok(list.Select(View));
     }

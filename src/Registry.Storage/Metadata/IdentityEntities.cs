@@ -184,7 +184,6 @@ public sealed class AuditEventEntity
     public string? Detail { get; set; }
 }
 
-/// <summary>Failed logins of one account from one client address, for throttling across replicas.</summary>
 /// <summary>
 /// A key of ASP.NET Data Protection (it protects the web UI's cookies and antiforgery tokens), kept in the
 /// metadata store so that every replica uses the same keys and cookies survive restarts.
@@ -198,6 +197,10 @@ public sealed class DataProtectionKeyEntity
     public required string Xml { get; set; }
 }
 
+/// <summary>
+/// Failed password checks of one account, from one client address or from all of them, for throttling across
+/// replicas. <see cref="Lockouts"/> counts the lockouts in a row, each twice as long as the one before.
+/// </summary>
 public sealed class LoginThrottleEntity
 {
     public required string Key { get; set; }
@@ -206,5 +209,8 @@ public sealed class LoginThrottleEntity
 
     public DateTime WindowStart { get; set; }
 
+    /// <summary>When the current or the last lockout ends.</summary>
     public DateTime? BlockedUntil { get; set; }
+
+    public int Lockouts { get; set; }
 }

@@ -163,6 +163,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
             e.HasIndex(x => x.UpdatedAt);
+            e.HasIndex(x => x.Owner);
         });
 
         OnIdentityModelCreating(modelBuilder);
@@ -284,6 +285,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.Failures).HasColumnName("failures");
             e.Property(x => x.WindowStart).HasColumnName("window_start");
             e.Property(x => x.BlockedUntil).HasColumnName("blocked_until");
+            e.Property(x => x.Lockouts).HasColumnName("lockouts");
         });
     }
 }

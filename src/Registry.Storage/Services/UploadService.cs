@@ -66,6 +66,10 @@ public sealed partial class UploadService(
         return new UploadStatus(id, repository, 0);
     }
 
+    /// <summary>How many upload sessions the user has open.</summary>
+    public Task<int> CountOwnedAsync(string owner, CancellationToken ct) =>
+        db.Uploads.CountAsync(u => u.Owner == owner, ct);
+
     /// <summary>The session's repository, owner and start, or null when there is no such session.</summary>
     public Task<UploadSession?> FindSessionAsync(string id, CancellationToken ct) =>
         db.Uploads.AsNoTracking().Where(u => u.Id == id)

@@ -114,6 +114,33 @@ public sealed class PersonalAccessTokenTests(RegistryFactory registry) : IClassF
     }
 
     [Fact]
+    public async Task ReadTokenCannotListTheTokensOfItsOwner()
+    {
+        var alice = await registry.NewUserAsync();
+        var secret = await SecretAsync(alice, new { name = "reader", scope = "read" });
+        using var client = registry.CreatePlainClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+        using var response = await client.GetAsync("/api/v1/tokens");
+
+        await AssertErrorAsync(response, HttpStatusCode.Forbidden, "DENIED");
+    }
+
+    [Fact]
+    public async Task UnlimitedTokenListsTheTokensOfItsOwner()
+    {
+        var alice = await registry.NewUserAsync();
+        var secret = await SecretAsync(alice, new { name = "manager", scope = "read-write-delete" });
+        using var client = registry.CreatePlainClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+        using var response = await client.GetAsync("/api/v1/tokens");
+
+        using var json = await ReadJsonAsync(response);
+        Assert.Equal("manager", json.RootElement[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task InactiveTokenIsRefusedWithItsReason()
     {
         var alice = await registry.NewUserAsync();

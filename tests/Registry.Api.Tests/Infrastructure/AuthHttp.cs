@@ -90,7 +90,7 @@ internal static class AuthHttp
     public static async Task AssertOAuthErrorAsync(HttpResponseMessage response, HttpStatusCode status, string error)
     {
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status} {error}, got {(int)response.StatusCode}: {body}");
+        Assert.True(status == response.StatusCode, $"expected {(int)status} {error}, got {(int)response.StatusCode}: {(body.Length > 500 ? body[..500] + "…" : body)}");
         using var json = JsonDocument.Parse(body);
         Assert.Equal(error, json.RootElement.GetProperty("error").GetString());
     }

@@ -52,11 +52,11 @@ public sealed class RegistryFactory : WebApplicationFactory<Program>
         new(NewDataDirectory(), ownsDirectory: true, NewAdminPassword(), settings);
 
     /// <summary>
-    /// A second registry process over the same data directory, as after a restart. The caller keeps
-    /// the directory and gives the administrator password the first process was started with.
+    /// A second registry process over the same data directory, as after a restart or as another replica.
+    /// The caller keeps the directory and gives the administrator password the first process was started with.
     /// </summary>
-    public static RegistryFactory OnExistingDirectory(string dataDirectory, string adminPassword) =>
-        new(dataDirectory, ownsDirectory: false, adminPassword, new Dictionary<string, string?>());
+    public static RegistryFactory OnExistingDirectory(string dataDirectory, string adminPassword, IReadOnlyDictionary<string, string?>? settings = null) =>
+        new(dataDirectory, ownsDirectory: false, adminPassword, settings ?? new Dictionary<string, string?>());
 
     /// <summary>Replaces services of the application (e.g. its <see cref="TimeProvider"/>) before it starts.</summary>
     public RegistryFactory WithServices(Action<IServiceCollection> configure)

@@ -257,6 +257,10 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("failures");
 
+                    b.Property<int>("Lockouts")
+                        .HasColumnType("integer")
+                        .HasColumnName("lockouts");
+
                     b.Property<DateTime>("WindowStart")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("window_start");
@@ -644,6 +648,8 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnName("updated_at");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("Owner");
 
                     b.HasIndex("UpdatedAt");
 

@@ -243,6 +243,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("failures");
 
+                    b.Property<int>("Lockouts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lockouts");
+
                     b.Property<DateTime>("WindowStart")
                         .HasColumnType("TEXT")
                         .HasColumnName("window_start");
@@ -620,6 +624,8 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnName("updated_at");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("Owner");
 
                     b.HasIndex("UpdatedAt");
 

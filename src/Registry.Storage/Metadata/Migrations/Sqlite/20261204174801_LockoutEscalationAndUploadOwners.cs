@@ -1,0 +1,38 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Registry.Storage.Metadata.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class LockoutEscalationAndUploadOwners : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<int>(
+                name: "lockouts",
+                table: "login_throttles",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_uploads_owner",
+                table: "uploads",
+                column: "owner");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_uploads_owner",
+                table: "uploads");
+
+            migrationBuilder.DropColumn(
+                name: "lockouts",
+                table: "login_throttles");
+        }
+    }
+}
