@@ -20,6 +20,9 @@ public sealed record ErrorCode(string Code, int Status, string Message)
     public static readonly ErrorCode TagInvalid = new("TAG_INVALID", 400, "manifest tag is invalid");
     public static readonly ErrorCode Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
     public static readonly ErrorCode Denied = new("DENIED", 403, "requested access to the resource is denied");
+
+    /// <summary>A delete that would leave an index or a manifest pointing at nothing (409, with the spec's DENIED code).</summary>
+    public static readonly ErrorCode StillReferenced = new("DENIED", 409, "the content is still referenced");
     public static readonly ErrorCode Unsupported = new("UNSUPPORTED", 405, "the operation is unsupported");
     public static readonly ErrorCode RouteUnknown = new("UNSUPPORTED", 404, "no such endpoint");
     public static readonly ErrorCode RangeInvalid = new("RANGE_INVALID", 416, "invalid content range");

@@ -16,7 +16,7 @@ public static class StorageServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddRegistryStorage(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
+        OwnerOnly.CreateDirectory(dataDirectory);
         services.AddOptions<RegistryStorageOptions>().BindConfiguration(RegistryStorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
 
@@ -65,10 +65,38 @@ public static class StorageServiceCollectionExtensions
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
         if (db.Database.IsSqlite())
         {
+            RestrictSqliteFiles(db.Database.GetDbConnection().DataSource);
+
             // WAL lets readers proceed while a push writes; it is a property of the database file.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
         }
 
         await db.Database.MigrateAsync(ct);
+    }
+
+    /// <summary>
+    /// Creates the SQLite database file as 0600 before SQLite does (it would follow the umask), and takes other
+    /// users' access off an existing one. SQLite gives its -wal and -shm files the database file's mode; those left
+    /// by an earlier crash are restricted here too.
+    /// </summary>
+    private static void RestrictSqliteFiles(string path)
+    {
+        if (OperatingSystem.IsWindows() || string.IsNullOrEmpty(path) || path == ":memory:" || path.StartsWith("file:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        // An empty file is an empty database to SQLite; an existing file is left as it is.
+        using (new FileStream(path, OwnerOnly.NewFile(FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite)))
+        {
+        }
+
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file))
+            {
+                OwnerOnly.Restrict(file);
+            }
+        }
     }
 }

@@ -124,6 +124,29 @@ public sealed class BlobTests(RegistryFactory registry) : IClassFixture<Registry
     }
 
     [Fact]
+    public async Task DeleteOfABlobAManifestUsesIs409UntilTheManifestIsDeleted()
+    {
+        var repository = Names.Unique("blob");
+        var config = TestBlob.Config();
+        var layer = TestBlob.Random(64);
+        await _client.PushBlobsAsync(repository, config, layer);
+        var manifest = Manifests.OciImage(config, layer);
+        await _client.PushManifestAsync(repository, "v1", manifest);
+
+        using var refused = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/blobs/{layer.Digest}");
+        var body = await refused.Content.ReadAsStringAsync();
+        using var stillThere = await _client.GetAsync($"/v2/{repository}/blobs/{layer.Digest}");
+        using var deleteManifest = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/manifests/{manifest.Digest}");
+        using var accepted = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/blobs/{layer.Digest}");
+
+        await AssertErrorAsync(refused, HttpStatusCode.Conflict, "DENIED");
+        Assert.Contains(manifest.Digest, body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, stillThere.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, deleteManifest.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task DeleteOfUnknownBlobIs404BlobUnknown()
     {
         using var response = await _client.SendAsync(HttpMethod.Delete, $"/v2/{Names.Unique("blob")}/blobs/{UnknownDigest}");

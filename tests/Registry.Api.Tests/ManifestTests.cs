@@ -204,7 +204,7 @@ public sealed class ManifestTests(RegistryFactory registry) : IClassFixture<Regi
     }
 
     [Fact]
-    public async Task DeletingAManifestAnIndexRefersToIsAccepted()
+    public async Task DeletingAManifestAnIndexListsIs409AndTheIndexStillPulls()
     {
         var repository = Names.Unique("manifest");
         var image = await _client.PushImageAsync(repository, "image");
@@ -213,9 +213,30 @@ public sealed class ManifestTests(RegistryFactory registry) : IClassFixture<Regi
 
         using var delete = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/manifests/{image.Digest}");
         using var get = await _client.GetAsync($"/v2/{repository}/manifests/index");
+        using var child = await _client.GetAsync($"/v2/{repository}/manifests/{image.Digest}");
 
-        Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        var body = await delete.Content.ReadAsStringAsync();
+        await AssertErrorAsync(delete, HttpStatusCode.Conflict, "DENIED");
+        Assert.Contains(index.Digest, body, StringComparison.Ordinal);
+        Assert.Contains("index", body, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(index.Content, await get.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, child.StatusCode);
+    }
+
+    [Fact]
+    public async Task AManifestCanBeDeletedOnceNoIndexListsIt()
+    {
+        var repository = Names.Unique("manifest");
+        var image = await _client.PushImageAsync(repository, "image");
+        var index = Manifests.OciIndex([image.Descriptor("linux", "amd64")]);
+        await _client.PushManifestAsync(repository, "index", index);
+
+        using var deleteIndex = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/manifests/{index.Digest}");
+        using var deleteImage = await _client.SendAsync(HttpMethod.Delete, $"/v2/{repository}/manifests/{image.Digest}");
+
+        Assert.Equal(HttpStatusCode.Accepted, deleteIndex.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, deleteImage.StatusCode);
     }
 
     [Fact]

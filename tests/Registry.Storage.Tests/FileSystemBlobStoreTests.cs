@@ -1,5 +1,6 @@
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Testing;
 
 namespace Registry.Storage.Tests;
 
@@ -89,6 +90,33 @@ public sealed class FileSystemBlobStoreTests : IDisposable
 
         Assert.Equal(content.Length, (await _store.StatAsync(digest, default))!.Size);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, "uploads")));
+    }
+
+    [Fact]
+    public async Task Staged_uploads_and_blobs_are_for_the_owner_only_even_with_a_permissive_umask()
+    {
+        using var umask = FileModes.Umask("022"); // new files 0644 and directories 0755 unless the code says otherwise
+        var root = Path.Combine(_root, "strict");
+        var store = new FileSystemBlobStore(root);
+        var content = "private layer"u8.ToArray();
+        var digest = Digest.ComputeSha256(content);
+        var id = UploadId.New();
+
+        await store.CreateStagingAsync(id, default);
+        Assert.Equal("0600", FileModes.Of(Path.Combine(root, "uploads", id)));
+        await using (var stream = await store.OpenAppendAsync(id, default))
+        {
+            await stream.WriteAsync(content);
+        }
+
+        await store.CommitAsync(id, digest, default);
+
+        var blob = Assert.IsType<BlobContent.LocalFile>(await store.OpenAsync(digest, default));
+        Assert.Equal("0600", FileModes.Of(blob.Path));
+        foreach (var directory in new[] { root, Path.Combine(root, "uploads"), Path.Combine(root, "blobs"), Path.Combine(root, "blobs", "sha256"), Path.GetDirectoryName(blob.Path)! })
+        {
+            Assert.Equal("0700", FileModes.Of(directory));
+        }
     }
 
     [Theory]

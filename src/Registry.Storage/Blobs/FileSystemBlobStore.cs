@@ -10,8 +10,11 @@ namespace Registry.Storage.Blobs;
 /// {root}/uploads/{upload id}                                  staged upload bytes
 /// </code>
 /// Both trees are on one filesystem so that commit is a rename: a blob path either does not
-/// exist or holds the complete, verified content. Upload ids and digests are validated before they
-/// become path segments, so no request can name a path outside these trees.
+/// exist or holds the complete, verified content. The rename is made durable (the file, then its
+/// directory, are synced) before the commit returns, so metadata written afterwards never names a
+/// blob a crash could still take back. Upload ids and digests are validated before they become
+/// path segments, so no request can name a path outside these trees. Directories are 0700 and files
+/// 0600: blobs of private repositories are for the registry's user only.
 /// </summary>
 public sealed class FileSystemBlobStore : IBlobStore
 {
@@ -25,8 +28,8 @@ public sealed class FileSystemBlobStore : IBlobStore
         var root = Path.GetFullPath(rootDirectory);
         _blobRoot = Path.Combine(root, "blobs");
         _uploadRoot = Path.Combine(root, "uploads");
-        Directory.CreateDirectory(_blobRoot);
-        Directory.CreateDirectory(_uploadRoot);
+        OwnerOnly.CreateDirectory(_blobRoot);
+        OwnerOnly.CreateDirectory(_uploadRoot);
     }
 
     public Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken)
@@ -50,7 +53,7 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     public Task CreateStagingAsync(string uploadId, CancellationToken cancellationToken)
     {
-        using (new FileStream(StagingPath(uploadId), FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        using (new FileStream(StagingPath(uploadId), OwnerOnly.NewFile(FileMode.CreateNew, FileAccess.Write)))
         {
         }
 
@@ -118,8 +121,16 @@ public sealed class FileSystemBlobStore : IBlobStore
             stream.Flush(flushToDisk: true);
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var directory = Path.GetDirectoryName(target)!;
+        var created = CreateBlobDirectory(directory);
         File.Move(staged, target, overwrite: true);
+        DirectorySync.Flush(directory);
+        foreach (var parent in created)
+        {
+            // A new directory's own entry lives in its parent.
+            DirectorySync.Flush(Path.GetDirectoryName(parent)!);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -141,6 +152,23 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
 
         await Task.CompletedTask;
+    }
+
+    /// <summary>Creates the directory (and missing parents under the blob root) and returns those it created.</summary>
+    private List<string> CreateBlobDirectory(string directory)
+    {
+        var missing = new List<string>();
+        for (var d = directory; d.Length > _blobRoot.Length && !Directory.Exists(d); d = Path.GetDirectoryName(d)!)
+        {
+            missing.Add(d);
+        }
+
+        if (missing.Count > 0)
+        {
+            OwnerOnly.CreateDirectory(directory);
+        }
+
+        return missing;
     }
 
     private string BlobPath(Digest digest) =>

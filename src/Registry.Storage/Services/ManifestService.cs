@@ -106,8 +106,12 @@ public sealed partial class ManifestService(
         return new PutManifestResult(digest, parsed.Subject?.Digest);
     }
 
-    /// <summary>Deletes a tag (the manifest stays) or a manifest by digest (with every tag on it).</summary>
+    /// <summary>
+    /// Deletes a tag (the manifest stays) or a manifest by digest (with every tag on it). A manifest that an index of
+    /// the repository lists is not deleted: the index, and every tag on it, would point at nothing.
+    /// </summary>
     /// <param name="author">When given, the delete is audited in the same transaction.</param>
+    /// <exception cref="RegistryException">An index still lists the manifest (<see cref="ErrorCode.StillReferenced"/>).</exception>
     public async Task<bool> DeleteAsync(string repository, ManifestReference reference, ChangeAuthor? author, CancellationToken ct)
     {
         var repositoryId = await db.Repositories.Where(r => r.Name == repository).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
@@ -125,7 +129,15 @@ public sealed partial class ManifestService(
         else
         {
             var digest = reference.Digest!.ToString();
-            rows = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(ct);
+
+            // One statement: the check and the delete see the same state.
+            rows = await db.Manifests
+                .Where(m => m.RepositoryId == repositoryId && m.Digest == digest && !db.ManifestReferences.Any(r => r.ChildId == m.Id))
+                .ExecuteDeleteAsync(ct);
+            if (rows == 0)
+            {
+                await RefuseIfListedAsync(repository, repositoryId.Value, digest, ct);
+            }
         }
 
         if (rows > 0)
@@ -136,6 +148,26 @@ public sealed partial class ManifestService(
 
         await transaction.CommitAsync(ct);
         return rows > 0;
+    }
+
+    private async Task RefuseIfListedAsync(string repository, long repositoryId, string digest, CancellationToken ct)
+    {
+        var index = await (from child in db.Manifests
+                           join r in db.ManifestReferences on child.Id equals r.ChildId
+                           join parent in db.Manifests on r.ParentId equals parent.Id
+                           where child.RepositoryId == repositoryId && child.Digest == digest
+                           orderby parent.Id
+                           select new { parent.Id, parent.Digest }).FirstOrDefaultAsync(ct);
+        if (index is null)
+        {
+            return;
+        }
+
+        var tags = await db.Tags.Where(t => t.ManifestId == index.Id).OrderBy(t => t.Name).Select(t => t.Name).Take(5).ToListAsync(ct);
+        var tagged = tags.Count > 0 ? $" (tagged {string.Join(", ", tags)})" : string.Empty;
+        throw new RegistryException(
+            ErrorCode.StillReferenced,
+            $"manifest {digest} is listed by index {index.Digest}{tagged} in {repository}; delete the index first");
     }
 
     private async Task AuditAsync(ChangeAuthor? author, string action, string repository, ManifestReference reference, string? detail, DateTime now, CancellationToken ct)

@@ -52,7 +52,16 @@ public sealed class ManifestModel : UiPage
             return StatusCode(StatusCodes.Status403Forbidden);
         }
 
-        await Service<ManifestService>().DeleteAsync(Repository, _reference!, Author, Aborted);
+        try
+        {
+            await Service<ManifestService>().DeleteAsync(Repository, _reference!, Author, Aborted);
+        }
+        catch (RegistryException e) when (e.Error == ErrorCode.StillReferenced)
+        {
+            Error = e.Detail;
+            return Page();
+        }
+
         Flash = Tag is null ? $"Deleted the manifest {Details!.Digest}." : $"Deleted the tag {Tag}.";
         return Redirect($"/r/{Repository}");
     }
