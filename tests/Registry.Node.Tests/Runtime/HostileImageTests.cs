@@ -10,7 +10,7 @@ namespace Registry.Node.Tests.Runtime;
 /// which only root may open for writing); a container makes the same two in its upper dir. The
 /// snapshot keeps them as the image made them (images rely on setuid bits), so protection is
 /// reach: <c>nobody</c> on the host can neither run the file nor open the node, because the node's
-/// root is 0700; inside a container the root filesystem is nodev.
+/// root is 0700; inside a container the root filesystem and the volumes are nodev.
 /// </summary>
 [Collection(ContainerTestCollection.Name)]
 public sealed class HostileImageTests(RuntimeImageFixture fixture) : IClassFixture<RuntimeImageFixture>
@@ -80,6 +80,25 @@ public sealed class HostileImageTests(RuntimeImageFixture fixture) : IClassFixtu
         Assert.NotEqual(0, result.ExitCode);
         Assert.DoesNotContain("opened", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("Permission denied", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_device_node_made_in_a_named_volume_or_a_bind_mount_cannot_be_opened_inside_the_container()
+    {
+        await ImportAsync();
+        var volume = $"dev-{Guid.NewGuid():N}"[..20];
+        using var host = new Registry.Testing.TemporaryDirectory("node-bind-dev");
+        var script = $"busybox mknod -m 666 /data/kmsg c {KmsgMajor} {KmsgMinor} && exec 3>/data/kmsg && echo opened";
+
+        var named = await fixture.RunAsync("run", "--rm", "-v", $"{volume}:/data", Image, "sh", "-c", script);
+        var bound = await fixture.RunAsync("run", "--rm", "-v", $"{host.Path}:/data", Image, "sh", "-c", script);
+
+        Assert.NotEqual(0, named.ExitCode);
+        Assert.DoesNotContain("opened", named.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", named.StandardError, StringComparison.Ordinal);
+        Assert.NotEqual(0, bound.ExitCode);
+        Assert.DoesNotContain("opened", bound.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", bound.StandardError, StringComparison.Ordinal);
     }
 
     /// <summary>Imports the image; returns the host path of its top snapshot (the one with the planted files).</summary>
