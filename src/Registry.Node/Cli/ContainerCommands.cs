@@ -138,7 +138,7 @@ internal sealed class ContainerCommands(Option<string> rootOption)
                 var request = new ExecRequest(execCommand, parsed.GetValue(env) ?? [], parsed.GetValue(workdir), parsed.GetValue(user));
                 return await lifecycle.ExecAsync(id, request, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ContainerConfigException)
+            catch (Exception e) when (e is ContainerConfigException or Files.NodeRootException)
             {
                 await Console.Error.WriteLineAsync($"registry-node: {e.Message}").ConfigureAwait(false);
                 return NodeCli.UsageError;
@@ -230,6 +230,6 @@ internal sealed class ContainerCommands(Option<string> rootOption)
     private static ContainerLifecycle Lifecycle(string root)
     {
         var stores = new NodeStores(root);
-        return new ContainerLifecycle(new ContainerStore(stores.Root), stores.Snapshots);
+        return new ContainerLifecycle(new ContainerStore(stores.Root));
     }
 }

@@ -200,12 +200,13 @@ internal sealed class ImageCommands(Option<string> rootOption)
 /// <summary>The node's stores under one root directory.</summary>
 internal sealed class NodeStores
 {
+    /// <exception cref="Files.NodeRootException">The root is not safe to use (see <see cref="Files.NodeRoot"/>).</exception>
     public NodeStores(string root)
     {
-        Root = Path.GetFullPath(root);
-        Content = new ContentStore(root);
+        Root = Files.NodeRoot.Prepare(root, Console.Error);
+        Content = new ContentStore(Root);
         Images = new ImageStore(Content);
-        Snapshots = new SnapshotStore(root);
+        Snapshots = new SnapshotStore(Root);
     }
 
     public string Root { get; }

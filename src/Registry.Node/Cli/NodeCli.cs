@@ -72,7 +72,7 @@ internal static class NodeCli
         {
             return await body().ConfigureAwait(false);
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or Files.NodeRootException)
         {
             await Console.Error.WriteLineAsync($"registry-node: {OneLine(e.Message)}").ConfigureAwait(false);
             return UsageError;

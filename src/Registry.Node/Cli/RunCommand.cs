@@ -135,7 +135,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             // Everything that goes wrong in registry-node itself, before the container's process runs, is docker's 125.
             var message = e switch
             {
-                UsageException or ContainerConfigException or InvalidCgroupLimitsException or CgroupException => e.Message,
+                UsageException or ContainerConfigException or InvalidCgroupLimitsException or CgroupException or Files.NodeRootException => e.Message,
                 _ => NodeCli.Describe(e),
             };
             await Console.Error.WriteLineAsync($"registry-node: {message.ReplaceLineEndings(" ").Trim()}").ConfigureAwait(false);

@@ -80,5 +80,5 @@ internal sealed class VolumeCommands(Option<string> rootOption)
         return command;
     }
 
-    private VolumeStore Store(ParseResult parsed) => new(parsed.GetValue(rootOption)!);
+    private VolumeStore Store(ParseResult parsed) => new(Files.NodeRoot.Prepare(parsed.GetValue(rootOption)!, Console.Error));
 }

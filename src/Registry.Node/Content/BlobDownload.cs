@@ -45,7 +45,7 @@ internal sealed class BlobDownload
             return existing;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
+        Files.NodeFiles.CreatePrivateDirectory(Path.GetDirectoryName(_target)!);
         var file = await _store.LockPartialAsync(_partial, cancellationToken).ConfigureAwait(false);
         await using (file.ConfigureAwait(false))
         {

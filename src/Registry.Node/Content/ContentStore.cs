@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Registry.Core;
 using Registry.Node.Client;
+using Registry.Node.Files;
 
 namespace Registry.Node.Content;
 
@@ -52,7 +53,7 @@ public sealed class ContentStore
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.GetFullPath(root);
         _time = timeProvider ?? TimeProvider.System;
-        Directory.CreateDirectory(Root);
+        NodeFiles.CreatePrivateDirectory(Root);
     }
 
     public string Root { get; }
@@ -142,11 +143,11 @@ public sealed class ContentStore
             return;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        NodeFiles.CreatePrivateDirectory(Path.GetDirectoryName(path)!);
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
-            var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
+            var file = new FileStream(temporary, NodeFiles.Private(FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous));
             await using (file.ConfigureAwait(false))
             {
                 await file.WriteAsync(content, cancellationToken).ConfigureAwait(false);
@@ -198,7 +199,7 @@ public sealed class ContentStore
             try
             {
                 // FileShare.None is an advisory flock on Linux: it excludes other pulls, threads and processes alike.
-                return new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferSize, FileOptions.Asynchronous);
+                return new FileStream(partialPath, NodeFiles.Private(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferSize, FileOptions.Asynchronous));
             }
             catch (IOException) when (File.Exists(partialPath) && _time.GetUtcNow() < deadline)
             {

@@ -206,7 +206,7 @@ public sealed class ImageStore
         var temporary = $"{_indexPath}.{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = new FileStream(temporary, Files.NodeFiles.Private(FileMode.CreateNew, FileAccess.Write)))
             {
                 JsonSerializer.Serialize(stream, file, ImageIndexJson.Default.ImageIndexFile);
                 stream.Flush(flushToDisk: true);
@@ -227,7 +227,7 @@ public sealed class ImageStore
         {
             try
             {
-                return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return new FileStream(_lockPath, Files.NodeFiles.Private(FileMode.OpenOrCreate, FileAccess.ReadWrite));
             }
             catch (IOException) when (_content.Time.GetUtcNow() < deadline)
             {

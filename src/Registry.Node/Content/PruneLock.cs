@@ -20,7 +20,7 @@ public static class PruneLock
 
     private static async Task<IDisposable> AcquireAsync(string root, bool exclusive, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(root);
+        Files.NodeFiles.CreatePrivateDirectory(root);
         var path = Path.Combine(root, FileName);
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -29,8 +29,8 @@ public static class PruneLock
             {
                 // On Unix, FileShare.None takes flock(LOCK_EX) and a shared read opening flock(LOCK_SH).
                 return exclusive
-                    ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
-                    : new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+                    ? new FileStream(path, Files.NodeFiles.Private(FileMode.OpenOrCreate, FileAccess.ReadWrite))
+                    : new FileStream(path, Files.NodeFiles.Private(FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite));
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {

@@ -158,7 +158,7 @@ internal sealed class ContainerAttachments : IAsyncDisposable
     public static void WriteNetwork(ContainerPaths paths, ContainerNetworkFile record)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        File.WriteAllBytes(
+        Files.NodeFiles.WritePrivate(
             Path.Combine(paths.Directory, ContainerNetworkFile.FileName),
             JsonSerializer.SerializeToUtf8Bytes(record, AttachmentJson.Default.ContainerNetworkFile));
     }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using Registry.Core;
 using Registry.Node.Runtime.Cgroups;
 using Registry.Node.Runtime.Networking;
-using Registry.Node.Snapshots;
 
 namespace Registry.Node.Runtime;
 
@@ -20,7 +18,7 @@ public sealed class ContainerStateConflictException(string message) : Exception(
 /// monitor died without recording the end), start, stop, rm and exec. Nothing here keeps a
 /// process running: a detached container's supervisor is rn-init (see docs/runtime.md).
 /// </summary>
-public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore snapshots, Func<CgroupManager>? cgroups = null)
+public sealed class ContainerLifecycle(ContainerStore containers, Func<CgroupManager>? cgroups = null)
 {
     private static readonly TimeSpan CgroupTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(10);
@@ -156,7 +154,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
             return;
         }
 
-        await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
+        await Files.NodeFiles.WritePrivateAsync(paths.StopMarker, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         if (state.Pid is { } pid)
         {
             _ = RuntimeSyscalls.kill(pid, Signals.Term);
@@ -192,7 +190,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
                         $"cannot remove container \"/{name}\": container is running: stop the container before removing or force remove");
                 }
 
-                await File.WriteAllTextAsync(paths.StopMarker, "", cancellationToken).ConfigureAwait(false);
+                await Files.NodeFiles.WritePrivateAsync(paths.StopMarker, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 await KillAsync(paths, cancellationToken).ConfigureAwait(false);
             }
 
@@ -242,10 +240,10 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
             throw new ContainerStateConflictException($"container {id} is not running");
         }
 
-        var process = ResolveExec(view, request);
+        var process = ResolveExec(view, pid, request);
         var cgroupDirectories = _cgroups().Open(id)?.Directories ?? [];
         var spec = Path.Combine(view.Paths.Directory, $"exec-{Guid.NewGuid():N}.spec");
-        await File.WriteAllBytesAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories), cancellationToken).ConfigureAwait(false);
+        await Files.NodeFiles.WritePrivateAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories), cancellationToken).ConfigureAwait(false);
         try
         {
             var start = new ProcessStartInfo(ContainerRunner.InitPath) { RedirectStandardInput = true, UseShellExecute = false };
@@ -262,7 +260,7 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         }
     }
 
-    private ProcessSpec ResolveExec(ContainerView view, ExecRequest request)
+    private static ProcessSpec ResolveExec(ContainerView view, int pid, ExecRequest request)
     {
         var config = view.Config;
         if (request.Command.Count == 0)
@@ -279,10 +277,8 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         var user = new ContainerUser(config.Uid, config.Gid, config.AdditionalGids, "/");
         if (request.User is not null)
         {
-            // The container's own /etc/passwd: its upper dir above the image's layers, as overlayfs shows them.
-            var layers = new List<string> { view.Paths.Upper };
-            layers.AddRange(config.ChainIds.Reverse().Select(c => snapshots.PathOf(Digest.Parse(c))));
-            var files = new ImageRootFiles(layers);
+            // The container's own /etc/passwd as it sees it now, opened inside its root: never through a host path it could swap.
+            using var files = ContainerRootFiles.Open(pid, view.State.MonitorPid);
             user = ContainerUser.Resolve(request.User, files.ReadText("/etc/passwd"), files.ReadText("/etc/group"));
         }
 

@@ -20,7 +20,7 @@ internal sealed class ContainerLog : IDisposable
 
     public ContainerLog(string path, TimeProvider time)
     {
-        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _file = new FileStream(path, Files.NodeFiles.Private(FileMode.Append, FileAccess.Write, FileShare.Read));
         _time = time;
     }
 

@@ -101,7 +101,7 @@ public sealed partial class ContainerRunner
             cgroup = cgroups.Create(id, request.Limits);
             attachments = await ContainerAttachments.AttachAsync(
                 Path.GetDirectoryName(_containers.Root)!, id, name, hostname, paths, request, cancellationToken).ConfigureAwait(false);
-            await File.WriteAllBytesAsync(
+            await Files.NodeFiles.WritePrivateAsync(
                 paths.InitSpec,
                 InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, attachments.SpecEntries),
                 cancellationToken).ConfigureAwait(false);

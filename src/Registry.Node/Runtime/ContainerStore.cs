@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Registry.Node.Files;
 
 namespace Registry.Node.Runtime;
 
@@ -48,10 +49,10 @@ public sealed partial class ContainerStore
         }
 
         var paths = PathsOf(id);
-        Directory.CreateDirectory(NamesDirectory);
+        NodeFiles.CreatePrivateDirectory(NamesDirectory);
         try
         {
-            using var claim = new FileStream(Path.Combine(NamesDirectory, name), FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            using var claim = new FileStream(Path.Combine(NamesDirectory, name), NodeFiles.Private(FileMode.CreateNew, FileAccess.Write));
             claim.Write(System.Text.Encoding.ASCII.GetBytes(id));
         }
         catch (IOException) when (File.Exists(Path.Combine(NamesDirectory, name)))
@@ -63,10 +64,12 @@ public sealed partial class ContainerStore
 
         try
         {
-            Directory.CreateDirectory(paths.Directory);
-            Directory.CreateDirectory(paths.RootFs);
-            Directory.CreateDirectory(paths.Upper);
-            Directory.CreateDirectory(paths.Work);
+            NodeFiles.CreatePrivateDirectory(paths.Directory);
+            NodeFiles.CreatePrivateDirectory(paths.RootFs);
+            NodeFiles.CreatePrivateDirectory(paths.Work);
+            // The upper dir's own mode is the container's "/": 0755, as docker's. The container's
+            // directory above it (0700) is what keeps local users away from what the container writes.
+            NodeFiles.CreateContainerDirectory(paths.Upper);
             return paths;
         }
         catch
@@ -169,7 +172,7 @@ public sealed partial class ContainerStore
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
-            File.WriteAllBytes(temporary, content);
+            NodeFiles.WritePrivate(temporary, content);
             File.Move(temporary, path, overwrite: true);
         }
         finally

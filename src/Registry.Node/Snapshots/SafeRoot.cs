@@ -189,11 +189,21 @@ internal sealed class SafeRoot : IDisposable
     private static DirectoryHandle OpenChild(string entryName, DirectoryHandle directory, string name, bool create)
     {
         // Two attempts at most: open, or create and open. Never a loop that could spin.
+        var created = false;
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var fd = openat(directory.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
             if (fd >= 0)
             {
+                // A parent the layer implies without an entry of its own is 0755, as tar makes it;
+                // mkdir's mode went through the umask (registry-node's is 077), so it is set again.
+                if (created && fchmod(fd, 0x1ed) != 0)
+                {
+                    var chmodErrno = LastError;
+                    _ = close(fd);
+                    throw Failure("chmod", entryName, chmodErrno);
+                }
+
                 return new DirectoryHandle(fd);
             }
 
@@ -208,7 +218,11 @@ internal sealed class SafeRoot : IDisposable
                     // A file or device where a directory should be: writing "f/x" through it is malformed.
                     throw new HostileLayerException(entryName, $"'{name}' on its path is not a directory");
                 case ENOENT when create && attempt == 0:
-                    if (mkdirat(directory.Fd, name, 0x1ed) != 0 && LastError != EEXIST)
+                    if (mkdirat(directory.Fd, name, 0x1ed) == 0)
+                    {
+                        created = true;
+                    }
+                    else if (LastError != EEXIST)
                     {
                         throw Failure("create directory", entryName, LastError);
                     }

@@ -24,7 +24,7 @@ public sealed class SnapshotStore
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = Path.Combine(Path.GetFullPath(root), "snapshots");
         _unpacker = unpacker ?? new LayerUnpacker();
-        Directory.CreateDirectory(Root);
+        Files.NodeFiles.CreatePrivateDirectory(Root);
     }
 
     /// <summary>The <c>snapshots</c> directory.</summary>

@@ -63,6 +63,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -501,14 +502,19 @@ static void mount_volume(int root, const struct volume_mount *m)
 	if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		FAIL_ERRNO("bind-mount %s on %s", m->source, m->target);
 	close(fd);
-	if (!readonly)
-		return;
-	/* MS_RDONLY is ignored on the bind itself: remount the new mount, reached by opening the target
-	 * again (the old descriptor still names the directory underneath, not the mount). */
+	/* Always nodev: the bind keeps the host mount's flags, and with CAP_MKNOD and no devices cgroup
+	 * a node made in a volume (mknod sda) would open the host's device. Flags other than MS_REC are
+	 * ignored on the bind itself: remount the new mount (keeping its nosuid, noexec, ro), reached by
+	 * opening the target again (the old descriptor still names the directory underneath). */
 	fd = directory ? open_dir_in_root(root, target) : open_file_in_root(root, target);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-		FAIL_ERRNO("make %s read-only", m->target);
+	struct statvfs sv;
+	if (fstatvfs(fd, &sv) < 0)
+		FAIL_ERRNO("inspect the mount on %s", m->target);
+	unsigned long kept = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+			     (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0);
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NODEV | kept | (readonly ? MS_RDONLY | MS_NOSUID : 0), NULL) < 0)
+		FAIL_ERRNO("make %s nodev%s", m->target, readonly ? " and read-only" : "");
 	close(fd);
 }
 

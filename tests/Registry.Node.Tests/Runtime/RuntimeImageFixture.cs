@@ -99,8 +99,8 @@ public sealed class RuntimeImageFixture : IAsyncLifetime, IDisposable
         await ImportAsync(Root, reference, Encoding.UTF8.GetBytes(config.ToJsonString()), layers);
     }
 
-    /// <summary>The busybox root filesystem plus <paramref name="extra"/> on top, with the busybox image's config.</summary>
-    internal async Task ImportWithLayerAsync(string reference, TestLayer extra)
+    /// <summary>The busybox root filesystem plus <paramref name="extra"/> on top, with the busybox image's config; returns the chain ids, bottom first.</summary>
+    internal async Task<IReadOnlyList<Digest>> ImportWithLayerAsync(string reference, TestLayer extra)
     {
         ImportedLayer[] layers =
         [
@@ -114,7 +114,7 @@ public sealed class RuntimeImageFixture : IAsyncLifetime, IDisposable
             ["config"] = new JsonObject { ["Env"] = new JsonArray("PATH=/bin"), ["Cmd"] = new JsonArray("sh") },
             ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. layers.Select(l => (JsonNode)l.DiffId)]) },
         };
-        await ImportAsync(Root, reference, Encoding.UTF8.GetBytes(config.ToJsonString()), layers);
+        return await ImportAsync(Root, reference, Encoding.UTF8.GetBytes(config.ToJsonString()), layers);
     }
 
     private static async Task<IReadOnlyList<Digest>> ImportAsync(string root, string reference, byte[] configBytes, IReadOnlyList<ImportedLayer> layers)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Registry.Node.Files;
 
 namespace Registry.Node.Runtime.Networking;
 
@@ -62,8 +63,8 @@ public sealed class BridgeNetwork
         }
 
         var address = FirstFreeAddress(leases.Select(l => l.Address).ToHashSet(StringComparer.Ordinal));
-        await File.WriteAllTextAsync(Path.Combine(LeasesDirectory, address), $"{id}\n{name}\n{hostname}\n", cancellationToken).ConfigureAwait(false);
-        await File.WriteAllTextAsync(HostnameFile(id), hostname + "\n", cancellationToken).ConfigureAwait(false);
+        await NodeFiles.WritePrivateAsync(Path.Combine(LeasesDirectory, address), Encoding.UTF8.GetBytes($"{id}\n{name}\n{hostname}\n"), cancellationToken).ConfigureAwait(false);
+        WriteContainerReadable(HostnameFile(id), hostname + "\n");
         leases.Add(new Lease(address, id, name, hostname));
         RewriteHostsFiles(leases);
         return new BridgeAttachment(NamespacePath, BridgeName, $"rnv{id[..10]}", $"{address}/{PrefixLength}", Gateway, address, HostsFile(id), HostnameFile(id));
@@ -91,7 +92,7 @@ public sealed class BridgeNetwork
 
     private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(NamespacePath)!);
+        NodeFiles.CreatePrivateDirectory(Path.GetDirectoryName(NamespacePath)!);
         var start = new ProcessStartInfo(ContainerRunner.InitPath) { RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "--bridge", NamespacePath, BridgeName, $"{Gateway}/{PrefixLength}" })
         {
@@ -133,29 +134,34 @@ public sealed class BridgeNetwork
                 text.Append(CultureInfo.InvariantCulture, $"{entry.Address}\t{names}\n");
             }
 
-            // In place: the running container's /etc/hosts is a bind mount of this very inode.
-            FileStream file;
             try
             {
-                file = new FileStream(HostsFile(lease.Id), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
+                WriteContainerReadable(HostsFile(lease.Id), text.ToString());
             }
             catch (DirectoryNotFoundException)
             {
-                continue; // being removed: its own detach gives the lease back
-            }
-
-            using (file)
-            {
-                var bytes = Encoding.UTF8.GetBytes(text.ToString());
-                file.Write(bytes);
-                file.SetLength(bytes.Length);
+                // being removed: its own detach gives the lease back
             }
         }
     }
 
+    /// <summary>
+    /// Writes /etc/hosts or /etc/hostname of a container in place (a running container's file is a
+    /// bind mount of this very inode), 0644: every user in the container reads them. Local users
+    /// on the host do not: the container's directory is 0700.
+    /// </summary>
+    private static void WriteContainerReadable(string path, string text)
+    {
+        using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
+        NodeFiles.MakeContainerReadable(file.SafeFileHandle);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        file.Write(bytes);
+        file.SetLength(bytes.Length);
+    }
+
     private List<Lease> ReadLeases()
     {
-        Directory.CreateDirectory(LeasesDirectory);
+        NodeFiles.CreatePrivateDirectory(LeasesDirectory);
         var leases = new List<Lease>();
         foreach (var file in Directory.EnumerateFiles(LeasesDirectory))
         {
@@ -171,7 +177,7 @@ public sealed class BridgeNetwork
 
     private async Task<IDisposable> LockAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_directory);
+        NodeFiles.CreatePrivateDirectory(_directory);
         var path = Path.Combine(_directory, "lock");
         var deadline = DateTime.UtcNow + LockTimeout;
         while (true)
@@ -179,7 +185,7 @@ public sealed class BridgeNetwork
             try
             {
                 // On Unix, FileShare.None takes flock(LOCK_EX): released by the kernel if this process dies.
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return new FileStream(path, NodeFiles.Private(FileMode.OpenOrCreate, FileAccess.ReadWrite));
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Registry.Node.Files;
 
 namespace Registry.Node.Runtime.Volumes;
 
@@ -39,7 +40,9 @@ public sealed partial class VolumeStore
             return false;
         }
 
-        Directory.CreateDirectory(data);
+        NodeFiles.CreatePrivateDirectory(Path.GetDirectoryName(data)!);
+        // _data is what containers see at the mount point: 0755 as docker's local driver makes it.
+        NodeFiles.CreateContainerDirectory(data);
         return true;
     }
 
@@ -101,7 +104,7 @@ public static class ContainerMounts
     public const string FileName = "mounts.json";
 
     public static void Write(string file, IReadOnlyList<MountRequest> mounts) =>
-        File.WriteAllBytes(file, JsonSerializer.SerializeToUtf8Bytes([.. mounts], MountJson.Default.MountRequestArray));
+        NodeFiles.WritePrivate(file, JsonSerializer.SerializeToUtf8Bytes([.. mounts], MountJson.Default.MountRequestArray));
 
     public static IReadOnlyList<MountRequest> Read(string file) =>
         JsonSerializer.Deserialize(File.ReadAllBytes(file), MountJson.Default.MountRequestArray) ?? [];
