@@ -4,7 +4,7 @@ using System.Text;
 namespace Registry.Node.Runtime;
 
 /// <summary>
-/// Writes rn-init's instructions: NUL-terminated <c>key=value</c> entries (native/rn-init.c lists
+/// Writes rn-init's instructions: NUL-terminated <c>key=value</c> entries (native/rn-spec.c lists
 /// the keys). NUL is the one byte no argument, variable or path can hold, so nothing needs quoting.
 /// </summary>
 internal static class InitSpec
