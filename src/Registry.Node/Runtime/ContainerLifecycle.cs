@@ -245,7 +245,8 @@ public sealed class ContainerLifecycle(ContainerStore containers, SnapshotStore 
         var process = ResolveExec(view, request);
         var cgroupDirectories = _cgroups().Open(id)?.Directories ?? [];
         var spec = Path.Combine(view.Paths.Directory, $"exec-{Guid.NewGuid():N}.spec");
-        await File.WriteAllBytesAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories), cancellationToken).ConfigureAwait(false);
+        var containerSpec = await File.ReadAllBytesAsync(view.Paths.InitSpec, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllBytesAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories, containerSpec), cancellationToken).ConfigureAwait(false);
         try
         {
             var start = new ProcessStartInfo(ContainerRunner.InitPath) { RedirectStandardInput = true, UseShellExecute = false };

@@ -25,6 +25,10 @@ int exec_main(const char *spec_path)
 		fprintf(stderr, "rn-init: invalid exec spec %s: %s\n", spec_path, problem);
 		return EXIT_SETUP;
 	}
+	if ((problem = seccomp_prepare(&s))) {
+		fprintf(stderr, "rn-init: %s\n", problem);
+		return EXIT_SETUP;
+	}
 	s.env[s.nenv] = NULL;
 	s.argv[s.nargv] = NULL;
 

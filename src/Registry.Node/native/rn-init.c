@@ -42,6 +42,7 @@
  *   rn-container.c  the init sequence (cgroup, namespaces, ... exec) and starting pid 1
  *   rn-rootfs.c     the overlay root, /proc, /dev, /sys, volumes, pivot_root, masked paths
  *   rn-process.c    no_new_privs, capabilities, user and groups, exec
+ *   rn-seccomp.c    the system call filter (libseccomp)
  *   rn-supervise.c  a detached container's supervisor: restarts, state.json
  *   rn-log.c        container.log in docker's json-file format
  *   rn-exec.c       --exec: a process in a running container
@@ -191,6 +192,11 @@ int main(int argc, char **argv)
 		problem = "a container spec has no pid";
 	if (problem) {
 		status("error %d invalid container spec %s: %s", EXIT_SETUP, spec_path, problem);
+		return EXIT_SETUP;
+	}
+	/* Built here, once: a supervisor's restarts load the same filter. */
+	if ((problem = seccomp_prepare(&s))) {
+		status("error %d %s", EXIT_SETUP, problem);
 		return EXIT_SETUP;
 	}
 	s.env[s.nenv] = NULL;

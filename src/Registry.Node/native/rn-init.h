@@ -23,6 +23,8 @@
 #define MAX_GROUPS 256
 #define MAX_CGROUPS 32
 #define MAX_MOUNTS 128
+#define MAX_SECCOMP_RULES 4096
+#define MAX_SECCOMP_ARCHES 16
 
 struct volume_mount {
 	const char *kind, *source, *target, *options;
@@ -44,6 +46,15 @@ struct spec {
 	uid_t uid;
 	gid_t gid;
 	uint64_t keep_caps;
+	int no_new_privs;
+	const char *seccomp_default; /* NULL: no filter (unconfined) */
+	const char *seccomp_cache;   /* where compiled filters are kept; NULL: compile every time */
+	const char *seccomp_arches[MAX_SECCOMP_ARCHES];
+	int nseccomp_arches;
+	const char *seccomp_flags[MAX_SECCOMP_ARCHES];
+	int nseccomp_flags;
+	const char *seccomp_rules[MAX_SECCOMP_RULES];
+	int nseccomp_rules;
 	pid_t exec_pid; /* --exec: the container's pid 1 whose namespaces to join */
 	struct rn_bridge_attach bridge;
 	struct volume_mount mounts[MAX_MOUNTS];
@@ -82,6 +93,13 @@ void make_workdir(const char *cwd);
 
 void set_user_and_capabilities(const struct spec *s);
 void exec_command(const struct spec *s) __attribute__((noreturn));
+
+/* ---- rn-seccomp.c: the system call filter --------------------------------------------------- */
+
+/* Builds the spec's filter (none when it has no seccomp_default); NULL or what is wrong. */
+const char *seccomp_prepare(const struct spec *s);
+/* Loads the filter built by seccomp_prepare into this process, if any. */
+void seccomp_apply(void);
 
 /* ---- rn-container.c: the init sequence, and what every monitor shares --------------------- */
 

@@ -1,6 +1,7 @@
 /*
- * The container process's last steps before exec: no_new_privs, the capability sets, the user
- * and groups, then the executable looked up in the container's PATH and exec'd.
+ * The container process's last steps before exec: no_new_privs, the seccomp filter, the
+ * capability sets, the user and groups, then the executable looked up in the container's PATH
+ * and exec'd.
  */
 #define _GNU_SOURCE
 #include <grp.h>
@@ -16,8 +17,11 @@
 
 void set_user_and_capabilities(const struct spec *s)
 {
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL_ERRNO("set no_new_privs");
+	/* Without no_new_privs the kernel loads a filter only for a holder of CAP_SYS_ADMIN: before it goes. */
+	if (!s->no_new_privs)
+		seccomp_apply();
 	/* The bounding set first: dropping needs CAP_SETPCAP, which may not be kept. */
 	for (int cap = 0; cap <= 63; cap++) {
 		if (s->keep_caps & (1ULL << cap))
@@ -77,6 +81,9 @@ void exec_command(const struct spec *s)
 	char buf[PATH_MAX];
 	const char *file = find_executable(s, buf, sizeof buf);
 	umask(022);
+	/* With no_new_privs, as late as possible (as runc): the filter need not allow what set-up does. */
+	if (s->no_new_privs)
+		seccomp_apply();
 	execve(file, s->argv, s->env);
 	int code = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
 	fail(code, "exec: \"%s\": %s", file, strerror(errno));

@@ -6,7 +6,10 @@
  *   with network=bridge: bridge_netns, bridge_name, bridge_veth, bridge_address, bridge_gateway
  *   (rn-net.c); volumes: mount (bind|tmpfs; starts an entry) followed by its mount_source,
  *   mount_target and mount_options (comma-separated: "ro", and for tmpfs its size= and mode=);
- *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup.
+ *   no_new_privs (0|1); the seccomp filter: seccomp_default, seccomp_arch, seccomp_flag,
+ *   seccomp_rule and seccomp_cache (rn-seccomp.c says how), none for an unconfined container;
+ *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup,
+ *   no_new_privs and the seccomp entries: those of the container.
  * NUL is the one byte no argument, variable or path can hold, so nothing needs quoting. The whole
  * spec is validated here, before anything touches the system.
  */
@@ -147,6 +150,26 @@ const char *read_spec(const char *path, struct spec *s)
 			if (parse_number(v, INT_MAX, &n) || n < 2)
 				return "bad pid";
 			s->exec_pid = (pid_t)n;
+		} else if (!strcmp(p, "no_new_privs")) {
+			if (parse_number(v, 1, &n))
+				return "no_new_privs must be 0 or 1";
+			s->no_new_privs = (int)n;
+		} else if (!strcmp(p, "seccomp_default")) {
+			s->seccomp_default = v;
+		} else if (!strcmp(p, "seccomp_cache")) {
+			s->seccomp_cache = v;
+		} else if (!strcmp(p, "seccomp_arch")) {
+			if (s->nseccomp_arches == MAX_SECCOMP_ARCHES)
+				return "too many seccomp architectures";
+			s->seccomp_arches[s->nseccomp_arches++] = v;
+		} else if (!strcmp(p, "seccomp_flag")) {
+			if (s->nseccomp_flags == MAX_SECCOMP_ARCHES)
+				return "too many seccomp flags";
+			s->seccomp_flags[s->nseccomp_flags++] = v;
+		} else if (!strcmp(p, "seccomp_rule")) {
+			if (s->nseccomp_rules == MAX_SECCOMP_RULES)
+				return "too many seccomp rules";
+			s->seccomp_rules[s->nseccomp_rules++] = v;
 		} else if (!strcmp(p, "cap")) {
 			if (parse_number(v, 63, &n))
 				return "bad capability number";
@@ -156,6 +179,8 @@ const char *read_spec(const char *path, struct spec *s)
 		}
 	}
 	/* Validate everything before touching the system. */
+	if (!s->seccomp_default && (s->nseccomp_arches || s->nseccomp_flags || s->nseccomp_rules))
+		return "seccomp entries without seccomp_default";
 	if (s->exec_pid)
 		return check_exec_spec(s);
 	if (!s->rootfs || !s->overlay_base || !s->upper || !s->work || s->nlowers == 0)
