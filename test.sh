@@ -68,7 +68,7 @@ package_installed() {
 
 install_packages() {
     local missing=() package
-    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap gcc libc6-dev chromium; do
+    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap gcc libc6-dev libseccomp-dev chromium; do
         package_installed "$package" || missing+=("$package")
     done
     # The commands themselves, in case a package was removed without being purged.
@@ -77,6 +77,8 @@ install_packages() {
     [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
     # registry-node's build compiles its container init helper (src/Registry.Node/native/rn-init.c).
     command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+    # ... and links it with libseccomp (the containers' seccomp filter).
+    [ -e /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
     # The web UI's tests drive Debian's Chromium with Playwright (no browser download).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     if [ "${#missing[@]}" -gt 0 ]; then

@@ -79,6 +79,7 @@ internal static class ContainerTable
             json.WriteNumber("RestartCount", container.State.RestartCount);
             json.WritePropertyName("Config");
             JsonSerializer.Serialize(json, container.Config, ContainerJson.Default.ContainerConfigFile);
+            WriteHostConfig(json, container.Config);
             json.WritePropertyName("State");
             JsonSerializer.Serialize(json, container.State, ContainerJson.Default.ContainerStateFile);
             json.WriteString("LogPath", container.Paths.LogFile);
@@ -87,6 +88,29 @@ internal static class ContainerTable
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>docker's HostConfig, for the settings registry-node has: null where docker shows null.</summary>
+    private static void WriteHostConfig(Utf8JsonWriter json, ContainerConfigFile config)
+    {
+        json.WriteStartObject("HostConfig");
+        json.WritePropertyName("SecurityOpt");
+        if (config.SecurityOpt is { } options)
+        {
+            json.WriteStartArray();
+            foreach (var option in options)
+            {
+                json.WriteStringValue(option);
+            }
+
+            json.WriteEndArray();
+        }
+        else
+        {
+            json.WriteNullValue();
+        }
+
+        json.WriteEndObject();
     }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";

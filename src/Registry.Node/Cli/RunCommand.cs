@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Registry.Node.Runtime;
 using Registry.Node.Runtime.Cgroups;
 using Registry.Node.Runtime.Networking;
+using Registry.Node.Runtime.Security;
 using Registry.Node.Runtime.Volumes;
 
 namespace Registry.Node.Cli;
@@ -21,7 +22,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         "--root", "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--hostname",
         "-m", "--memory", "--cpus", "--pids-limit", "--network", "--net", "--platform",
         "--restart",
-        "-v", "--volume", "--tmpfs", "-p", "--publish",
+        "-v", "--volume", "--tmpfs", "-p", "--publish", "--security-opt",
     };
 
     private readonly Option<bool> _remove = new("--rm") { Description = "Remove the container when it exits" };
@@ -40,6 +41,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always", DefaultValueFactory = _ => "no" };
     private readonly Option<string[]> _volumes = new("--volume", "-v") { Description = "Mount a named volume or a host path (NAME:/path[:ro], /host/path:/path[:ro])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<string[]> _tmpfs = new("--tmpfs") { Description = "Mount a tmpfs (/path[:size=64m,mode=1777])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _securityOpt = new("--security-opt") { Description = "Security options: seccomp=unconfined, seccomp=PROFILE.json (docker's profile format)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<string[]> _publish = new("--publish", "-p") { Description = "Publish a port on the host's 127.0.0.1 (HOSTPORT:CONTAINERPORT[/tcp]; bridge network)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
 
     /// <summary>
@@ -90,7 +92,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         var image = new Argument<string>("IMAGE") { Description = "The image to run; pulled if it is not here" };
         var command = new Command("run", "Run a command in a new container (foreground), like docker run")
         {
-            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, _volumes, _tmpfs, _publish, image,
+            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, _volumes, _tmpfs, _publish, _securityOpt, image,
         };
         command.SetAction((parsed, ct) => RunGuardedAsync(parsed, parsed.GetValue(image)!, containerCommand, ct));
         return command;
@@ -194,6 +196,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             Restart = ParseRestart(parsed),
             Mounts = [.. (parsed.GetValue(_volumes) ?? []).Select(MountRequest.ParseVolume), .. (parsed.GetValue(_tmpfs) ?? []).Select(MountRequest.ParseTmpfs)],
             Ports = [.. (parsed.GetValue(_publish) ?? []).Select(PortMapping.Parse)],
+            SecurityOpt = SecurityOptions.LoadProfileFiles(parsed.GetValue(_securityOpt) ?? []),
         };
     }
 

@@ -243,7 +243,8 @@ public sealed class ContainerLifecycle(ContainerStore containers, Func<CgroupMan
         var process = ResolveExec(view, pid, request);
         var cgroupDirectories = _cgroups().Open(id)?.Directories ?? [];
         var spec = Path.Combine(view.Paths.Directory, $"exec-{Guid.NewGuid():N}.spec");
-        await Files.NodeFiles.WritePrivateAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories), cancellationToken).ConfigureAwait(false);
+        var containerSpec = await File.ReadAllBytesAsync(view.Paths.InitSpec, cancellationToken).ConfigureAwait(false);
+        await Files.NodeFiles.WritePrivateAsync(spec, ExecSpec.Build(pid, process, cgroupDirectories, containerSpec), cancellationToken).ConfigureAwait(false);
         try
         {
             var start = new ProcessStartInfo(ContainerRunner.InitPath) { RedirectStandardInput = true, UseShellExecute = false };

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using Registry.Node.Client;
 using Registry.Node.Content;
 using Registry.Node.Runtime.Cgroups;
+using Registry.Node.Runtime.Security;
 using Registry.Node.Snapshots;
 
 namespace Registry.Node.Runtime;
@@ -85,6 +86,7 @@ public sealed partial class ContainerRunner
         var process = ProcessSpecResolver.Resolve(config, request, hostname, new ImageRootFiles(layersTopFirst));
         request.Limits.EnsureValid(Environment.ProcessorCount);
         ContainerAttachments.Validate(request);
+        var security = ContainerSecurity.Resolve(request.SecurityOpt, SeccompPlatform.Host);
 
         // --- create ---
         var paths = _containers.Create(id, name);
@@ -96,14 +98,17 @@ public sealed partial class ContainerRunner
                 id, name, image.Reference, image.ConfigDigest.ToString(), [.. image.ChainIds.Select(c => c.ToString())],
                 process.Args, process.Env, process.Cwd, process.User.Uid, process.User.Gid, process.User.AdditionalGids,
                 hostname, request.Network.ToString().ToLowerInvariant(), request.Limits.MemoryBytes, request.Limits.Cpus,
-                request.Limits.PidsMax, request.Remove, Time.GetUtcNow(), request.Restart.ToString()));
+                request.Limits.PidsMax, request.Remove, Time.GetUtcNow(), request.Restart.ToString())
+            {
+                SecurityOpt = request.SecurityOpt.Count > 0 ? request.SecurityOpt : null,
+            });
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);
             attachments = await ContainerAttachments.AttachAsync(
                 Path.GetDirectoryName(_containers.Root)!, id, name, hostname, paths, request, cancellationToken).ConfigureAwait(false);
             await Files.NodeFiles.WritePrivateAsync(
                 paths.InitSpec,
-                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, attachments.SpecEntries),
+                InitSpec.Build(paths, _snapshots.Root, image.ChainIds.Reverse().Select(c => c.Encoded), process, request.Network, cgroup.Directories, security, attachments.SpecEntries),
                 cancellationToken).ConfigureAwait(false);
 
             if (request.Detach || request.Restart.Kind != RestartKind.No)

@@ -51,7 +51,11 @@ public sealed record ContainerConfigFile(
     long? PidsLimit,
     bool AutoRemove,
     DateTimeOffset Created,
-    string RestartPolicy = "no");
+    string RestartPolicy = "no")
+{
+    /// <summary><c>--security-opt</c> as given (a seccomp profile's JSON in place of its path), as docker's HostConfig.SecurityOpt.</summary>
+    public IReadOnlyList<string>? SecurityOpt { get; init; }
+}
 
 /// <summary>The container's current state: <c>state.json</c>, rewritten whole (temp file + rename) at each change.</summary>
 public sealed record ContainerStateFile

@@ -1,38 +1,20 @@
 using System.Globalization;
 using System.Text;
+using Registry.Node.Runtime.Security;
 
 namespace Registry.Node.Runtime;
 
 /// <summary>
-/// Writes rn-init's instructions: NUL-terminated <c>key=value</c> entries (native/rn-init.c lists
+/// Writes rn-init's instructions: NUL-terminated <c>key=value</c> entries (native/rn-spec.c lists
 /// the keys). NUL is the one byte no argument, variable or path can hold, so nothing needs quoting.
 /// </summary>
 internal static class InitSpec
 {
-    /// <summary>Docker's default capability set, by number (linux/capability.h).</summary>
-    public static readonly IReadOnlyDictionary<string, int> DefaultCapabilities = new Dictionary<string, int>(StringComparer.Ordinal)
-    {
-        ["CAP_CHOWN"] = 0,
-        ["CAP_DAC_OVERRIDE"] = 1,
-        ["CAP_FOWNER"] = 3,
-        ["CAP_FSETID"] = 4,
-        ["CAP_KILL"] = 5,
-        ["CAP_SETGID"] = 6,
-        ["CAP_SETUID"] = 7,
-        ["CAP_SETPCAP"] = 8,
-        ["CAP_NET_BIND_SERVICE"] = 10,
-        ["CAP_NET_RAW"] = 13,
-        ["CAP_SYS_CHROOT"] = 18,
-        ["CAP_MKNOD"] = 27,
-        ["CAP_AUDIT_WRITE"] = 29,
-        ["CAP_SETFCAP"] = 31,
-    };
-
     /// <param name="snapshotsRoot">The directory holding the snapshots; lower dirs are passed relative to it.</param>
     /// <param name="chainIdsTopFirst">The image's snapshots, top layer first (overlayfs' lowerdir order).</param>
     public static byte[] Build(
         ContainerPaths paths, string snapshotsRoot, IEnumerable<string> chainIdsTopFirst, ProcessSpec process,
-        NetworkMode network, IEnumerable<string> cgroupDirectories, IEnumerable<(string Key, string Value)>? attachments = null)
+        NetworkMode network, IEnumerable<string> cgroupDirectories, ContainerSecurity security, IEnumerable<(string Key, string Value)>? attachments = null)
     {
         var entries = new List<(string Key, string Value)>
         {
@@ -50,7 +32,9 @@ internal static class InitSpec
         entries.AddRange(process.User.AdditionalGids.Select(g => ("group", g.ToString(CultureInfo.InvariantCulture))));
         entries.AddRange(process.Env.Select(e => ("env", e)));
         entries.AddRange(process.Args.Select(a => ("arg", a)));
-        entries.AddRange(DefaultCapabilities.Values.Order().Select(c => ("cap", c.ToString(CultureInfo.InvariantCulture))));
+        // Compiled filters are kept in the node's seccomp/, beside containers/ (paths.Directory is containers/<id>).
+        var nodeRoot = Path.GetDirectoryName(Path.GetDirectoryName(paths.Directory)!)!;
+        entries.AddRange(security.SpecEntries(Path.Combine(nodeRoot, "seccomp")));
         entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
         entries.AddRange(attachments ?? []);
 
@@ -74,6 +58,16 @@ internal static class InitSpec
         return Encoding.UTF8.GetBytes(builder.ToString());
     }
 
+    /// <summary>The entries of a spec file <see cref="Encode"/> wrote.</summary>
+    internal static IReadOnlyList<(string Key, string Value)> Decode(byte[] spec) =>
+    [
+        .. Encoding.UTF8.GetString(spec).Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(entry =>
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            return equals < 0 ? throw new InvalidDataException($"a spec entry has no '=': {entry}") : (entry[..equals], entry[(equals + 1)..]);
+        }),
+    ];
+
     // overlayfs splits its options at ',' and lowerdir at ':'; a state root with either cannot be mounted.
     private static string OverlayPath(string path) =>
         path.AsSpan().IndexOfAny(",:\\") < 0 ? path : throw new ContainerConfigException($"the path {path} contains ',', ':' or '\\', which overlayfs options cannot carry");
@@ -82,7 +76,8 @@ internal static class InitSpec
 /// <summary>The spec of <c>rn-init --exec</c>: a process to run in the namespaces of the container's pid 1.</summary>
 internal static class ExecSpec
 {
-    public static byte[] Build(int containerPid, ProcessSpec process, IEnumerable<string> cgroupDirectories)
+    /// <param name="containerSpec">The container's own spec: its capabilities, no_new_privs and seccomp filter are the process's too, as with docker exec.</param>
+    public static byte[] Build(int containerPid, ProcessSpec process, IEnumerable<string> cgroupDirectories, byte[] containerSpec)
     {
         var entries = new List<(string Key, string Value)>
         {
@@ -94,7 +89,7 @@ internal static class ExecSpec
         entries.AddRange(process.User.AdditionalGids.Select(g => ("group", g.ToString(CultureInfo.InvariantCulture))));
         entries.AddRange(process.Env.Select(e => ("env", e)));
         entries.AddRange(process.Args.Select(a => ("arg", a)));
-        entries.AddRange(InitSpec.DefaultCapabilities.Values.Order().Select(c => ("cap", c.ToString(CultureInfo.InvariantCulture))));
+        entries.AddRange(InitSpec.Decode(containerSpec).Where(e => ContainerSecurity.SpecKeys.Contains(e.Key)));
         entries.AddRange(cgroupDirectories.Select(d => ("cgroup", d)));
 
         return InitSpec.Encode(entries);

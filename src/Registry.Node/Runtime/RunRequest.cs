@@ -56,6 +56,9 @@ public sealed record RunRequest
 
     /// <summary><c>-p</c>: only with <see cref="NetworkMode.Bridge"/>.</summary>
     public IReadOnlyList<PortMapping> Ports { get; init; } = [];
+
+    /// <summary><c>--security-opt</c>, with a seccomp profile's JSON in place of its path (Security/SecurityOptions.cs).</summary>
+    public IReadOnlyList<string> SecurityOpt { get; init; } = [];
 }
 
 /// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>

@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace Registry.Node.Runtime.Security;
+
+/// <summary>
+/// A container's confinement, resolved before anything is made: the capabilities it keeps,
+/// whether no_new_privs is set, and its seccomp filter (none when unconfined). Written into
+/// rn-init's spec; <c>exec</c> takes the same entries from the container's spec.
+/// </summary>
+internal sealed record ContainerSecurity(IReadOnlyList<string> Capabilities, bool NoNewPrivileges, SeccompFilter? Seccomp)
+{
+    /// <summary>The spec keys that carry these settings (an exec copies them from the container's spec).</summary>
+    public static readonly IReadOnlySet<string> SpecKeys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "cap", "no_new_privs", "seccomp_default", "seccomp_arch", "seccomp_flag", "seccomp_rule", "seccomp_cache",
+    };
+
+    /// <exception cref="ContainerConfigException">A security option or the seccomp profile is not valid.</exception>
+    public static ContainerSecurity Resolve(IReadOnlyList<string> securityOptions, SeccompPlatform platform)
+    {
+        var options = SecurityOptions.Parse(securityOptions);
+        var capabilities = Security.Capabilities.DockerDefault;
+        var seccomp = options.SeccompUnconfined
+            ? null
+            : SeccompFilter.Resolve(options.SeccompProfileJson is { } json ? SeccompProfile.Parse(json) : SeccompProfile.Default, capabilities, platform);
+        return new ContainerSecurity(capabilities, NoNewPrivileges: true, seccomp);
+    }
+
+    /// <param name="seccompCache">Where rn-init keeps compiled filters (the node's <c>seccomp/</c>).</param>
+    public IEnumerable<(string Key, string Value)> SpecEntries(string seccompCache)
+    {
+        foreach (var number in Capabilities.Select(c => Security.Capabilities.ByName[c]).Order())
+        {
+            yield return ("cap", number.ToString(CultureInfo.InvariantCulture));
+        }
+
+        yield return ("no_new_privs", NoNewPrivileges ? "1" : "0");
+        if (Seccomp is null)
+        {
+            yield break;
+        }
+
+        foreach (var entry in Seccomp.SpecEntries())
+        {
+            yield return entry;
+        }
+
+        yield return ("seccomp_cache", seccompCache);
+    }
+}
