@@ -137,7 +137,7 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
         var login = await _docker.LoginAsync(Host, token.For(user.Name), ct);
 
         Show("docker login with the right password, locked out", password);
-        Refusal.Assert(password, "too many wrong passwords");
+        Refusal.Assert(password, "toomanyrequests");
         Assert.True(login.Succeeded, login.ToString());
         var remote = $"{Host}/{user.Name}/app:v1";
         var image = await PushNewImageAsync(remote, ct);
