@@ -161,9 +161,9 @@ public sealed class CredentialService(
     }
 
     /// <summary>
-    /// The caller a registry token was issued to, if the credential behind it still stands: the same account (not
-    /// deleted, or deleted and its name taken again), not disabled, and the access token it was obtained with still
-    /// active and unexpired, or the password it was obtained with unchanged. Null otherwise.
+    /// The caller a registry token was issued to, if the credential behind it still stands: the same account (neither
+    /// deleted nor replaced by a new account of the same name), not disabled, and the access token it was obtained
+    /// with still active and unexpired, or the password it was obtained with unchanged. Null otherwise.
     /// </summary>
     public async Task<Caller?> FindTokenCallerAsync(TokenSubject subject, CancellationToken ct)
     {
