@@ -20,6 +20,7 @@ var app = builder.Build();
 await app.Services.MigrateRegistryDatabaseAsync();
 await app.Services.InitializeIdentityAsync(builder.Configuration.DataDirectory());
 app.UseRegistryUi();
+app.UseLoginRateLimiter();
 app.MapTokenEndpoints();
 app.MapRestApi();
 app.MapDistributionApi();

@@ -58,6 +58,7 @@ public static class RegistryHostExtensions
             .AddRegistryTokens()
             .AddScheme<AuthenticationSchemeOptions, ApiAuthenticationHandler>(ApiAuthenticationHandler.SchemeName, _ => { });
         services.AddAuthorization();
+        services.AddLoginRateLimiter();
         return services;
     }
 }

@@ -120,6 +120,31 @@ public sealed class AuthDockerTests(AuthFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_token_logs_in_and_pushes_while_wrong_passwords_lock_its_users_password_out()
+    {
+        // Someone guesses the user's password from the machine its CI runs on: the CI's token keeps working.
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        using var user = await fixture.CreateUserAsync(ct);
+        var token = await user.CreateTokenAsync("read-write", ct);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var wrong = await _docker.LoginAsync(Host, user.Credentials with { Password = $"guess-{attempt}" }, ct);
+            Refusal.Assert(wrong, "invalid username or password");
+        }
+
+        var password = await _docker.LoginAsync(Host, user.Credentials, ct);
+        var login = await _docker.LoginAsync(Host, token.For(user.Name), ct);
+
+        Show("docker login with the right password, locked out", password);
+        Refusal.Assert(password, "toomanyrequests");
+        Assert.True(login.Succeeded, login.ToString());
+        var remote = $"{Host}/{user.Name}/app:v1";
+        var image = await PushNewImageAsync(remote, ct);
+        await AssertPullsBackAsync(remote, image, ct);
+    }
+
+    [Fact]
     public async Task Logged_out_a_public_repository_can_be_pulled_anonymously()
     {
         using var timeout = TestNames.Timeout();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 using Registry.Api.Identity;
 using Registry.Core;
@@ -30,30 +31,37 @@ public sealed class CurrentAccessCache(IOptions<AuthOptions> options, TimeProvid
 
     private readonly ConcurrentDictionary<Key, Entry> _entries = new();
 
-    public async ValueTask<CurrentAccess> GetAsync(
-        TokenSubject? subject, AccessRequest request, Func<TokenSubject?, AccessRequest, CancellationToken, Task<CurrentAccess>> load, CancellationToken ct)
+    /// <summary>The remembered answer, if it is fresh and allows <paramref name="request"/>.</summary>
+    public bool TryGet(TokenSubject? subject, AccessRequest request, [NotNullWhen(true)] out CurrentAccess? access)
+    {
+        access = null;
+        if (options.Value.PermissionCacheDuration <= TimeSpan.Zero
+            || !_entries.TryGetValue(new Key(subject, request.ResourceType, request.Name), out var cached)
+            || cached.Expires <= time.GetUtcNow()
+            || !cached.Access.Permits(request.Actions))
+        {
+            return false;
+        }
+
+        access = cached.Access;
+        return true;
+    }
+
+    public void Set(TokenSubject? subject, AccessRequest request, CurrentAccess access)
     {
         var duration = options.Value.PermissionCacheDuration;
         if (duration <= TimeSpan.Zero)
         {
-            return await load(subject, request, ct);
+            return;
         }
 
-        var key = new Key(subject, request.ResourceType, request.Name);
         var now = time.GetUtcNow();
-        if (_entries.TryGetValue(key, out var cached) && cached.Expires > now && cached.Access.Permits(request.Actions))
-        {
-            return cached.Access;
-        }
-
-        var access = await load(subject, request, ct);
         if (_entries.Count >= Capacity)
         {
             Evict(now);
         }
 
-        _entries[key] = new Entry(access, now + duration);
-        return access;
+        _entries[new Key(subject, request.ResourceType, request.Name)] = new Entry(access, now + duration);
     }
 
     private void Evict(DateTimeOffset now)

@@ -25,7 +25,12 @@ public sealed class TokenAccessAuthorizer(CredentialService credentials, Permiss
 
         // Anonymous tokens carry no subject: signing in is what would help when they fall short.
         var subject = TokenSubject.Of(caller);
-        var current = await cache.GetAsync(subject, request, LoadAsync, cancellationToken);
+        if (!cache.TryGet(subject, request, out var current))
+        {
+            current = await LoadAsync(subject, request, cancellationToken);
+            cache.Set(subject, request, current);
+        }
+
         var permitted = current.Permits(request.Actions);
         if (subject is null || !current.CredentialValid)
         {

@@ -173,7 +173,8 @@ public static class TokenEndpoints
             : DistributionErrors.WriteAsync(context, ErrorCode.Unauthorized with { Message = login.Error! }, null);
     }
 
-    private static async Task OAuthErrorAsync(HttpContext context, int status, string error, string description)
+    /// <summary>An OAuth2 error answer: <c>{"error","error_description"}</c>.</summary>
+    internal static async Task OAuthErrorAsync(HttpContext context, int status, string error, string description)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";

@@ -14,32 +14,30 @@ namespace Registry.Api.Auth;
 /// </summary>
 internal static class UploadSessionAccess
 {
-    public static async Task<bool> TryResumeAsync(HttpContext context, DistributionRoute.Upload upload)
+    /// <summary>Makes the request's expired token its user when the session may take it; otherwise leaves the request unauthenticated.</summary>
+    public static async Task ResumeAsync(HttpContext context, DistributionRoute.Upload upload)
     {
         var principal = RegistryTokenAuthentication.ExpiredPrincipal(context);
         var user = principal?.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value;
         if (principal is null || user is null)
         {
-            return false;
+            return;
         }
 
         var grantsPush = RegistryTokenAuthentication.Grants(principal)
             .Any(g => g.Type == Core.Access.AccessScope.RepositoryType && g.Name == upload.Name && g.RepositoryActions.HasFlag(RegistryAction.Push));
         if (!grantsPush)
         {
-            return false;
+            return;
         }
 
         var session = await context.RequestServices.GetRequiredService<UploadService>().FindSessionAsync(upload.Id, context.RequestAborted);
         var lifetime = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.UploadSessionLifetime;
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
-        if (session is null || session.Repository != upload.Name || session.Owner != user || now - session.CreatedAt > lifetime)
+        if (session is not null && session.Repository == upload.Name && session.Owner == user && now - session.CreatedAt <= lifetime)
         {
-            return false;
+            context.User = principal;
         }
-
-        context.User = principal;
-        return true;
     }
 
     /// <summary>

@@ -102,7 +102,7 @@ public static partial class DistributionApi
         {
             // An upload session takes its owner's expired token; what the token's user may do now is checked below
             // as for any token.
-            await UploadSessionAccess.TryResumeAsync(context, upload);
+            await UploadSessionAccess.ResumeAsync(context, upload);
         }
 
         if (access is null)

@@ -48,9 +48,6 @@ public sealed partial class AccountService(RegistryDbContext db, IPasswordHasher
         db.ChangeTracker.Clear();
     }
 
-    public bool VerifyPassword(AccountEntity user, string password) =>
-        user.PasswordHash is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed;
-
     public async Task<AccountEntity> UpdateUserAsync(string name, bool? isAdmin, bool? isDisabled, string? description, CancellationToken ct)
     {
         var user = await db.Accounts.FirstOrDefaultAsync(a => a.Name == name && a.Kind == AccountKind.User, ct)

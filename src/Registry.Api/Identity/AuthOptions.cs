@@ -64,13 +64,27 @@ public sealed class AuthOptions
     [Range(1, 10_000)]
     public int MaxScopesPerTokenRequest { get; set; } = 50;
 
-    /// <summary>Failed logins of one account from one address before further attempts are refused for a while.</summary>
+    /// <summary>
+    /// Wrong passwords for one account from one address (within <see cref="LoginFailureWindow"/>) before password
+    /// attempts of that pair are refused for a while. Access tokens are not affected.
+    /// </summary>
     [Range(1, 1000)]
     public int LoginFailureLimit { get; set; } = 5;
 
-    /// <summary>How long logins stay refused once the limit is reached.</summary>
+    /// <summary>
+    /// Wrong passwords for one account from all addresses together (within <see cref="LoginFailureWindow"/>) before
+    /// password attempts are refused from every address where the password was not right lately. Zero turns this off.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int AccountLoginFailureLimit { get; set; } = 50;
+
+    /// <summary>How long password attempts stay refused after the first lockout; each further lockout in a row doubles it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LoginLockout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest lockout; once the last lockout ended this long ago, the doubling starts over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan MaxLoginLockout { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>Failures older than this are forgotten.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]

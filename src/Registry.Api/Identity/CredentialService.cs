@@ -14,7 +14,8 @@ public sealed record LoginResult(Caller? Caller, string? Error, TimeSpan? RetryA
 
     public static LoginResult Failure(string error) => new(null, error);
 
-    public static LoginResult Throttled(TimeSpan retryAfter) => new(null, "too many failed logins; try again later", retryAfter);
+    public static LoginResult Throttled(TimeSpan retryAfter) =>
+        new(null, "too many wrong passwords; password logins are refused for a while, access tokens still work", retryAfter);
 
     public bool Succeeded => Caller is not null;
 }
@@ -44,32 +45,37 @@ public sealed class CredentialService(
     /// <param name="auditSuccess">False where every request carries credentials (the REST API): failures are still audited.</param>
     public async Task<LoginResult> LoginAsync(string username, string secret, string? clientAddress, CancellationToken ct, bool auditSuccess = true)
     {
-        if (await throttle.GetWaitAsync(username, clientAddress, ct) is { } wait)
-        {
-            await audit.WriteAsync(AuditActions.LoginFailure, username, username, success: false, detail: "throttled");
-            return LoginResult.Throttled(wait);
-        }
-
+        // Access tokens are not throttled: nobody guesses a random secret of 44 characters, and a valid one must keep
+        // working while someone guesses its user's password. The request rate limiter still bounds wrong ones.
         var result = secret.StartsWith(Secrets.AccessTokenPrefix, StringComparison.Ordinal)
             ? await CheckAccessTokenAsync(secret, username, ct)
-            : await CheckPasswordAsync(username, secret, ct);
+            : await CheckThrottledPasswordAsync(username, secret, clientAddress, ct);
 
-        if (result.Succeeded)
+        if (!result.Succeeded)
         {
-            await throttle.RecordSuccessAsync(username, clientAddress, ct);
-            if (!auditSuccess)
-            {
-                return result;
-            }
-
+            await audit.WriteAsync(AuditActions.LoginFailure, username, username, success: false, detail: result.RetryAfter is null ? result.Error : "throttled");
+        }
+        else if (auditSuccess)
+        {
             await db.Accounts.Where(a => a.Id == result.Caller!.UserId).ExecuteUpdateAsync(s => s.SetProperty(a => a.LastLoginAt, Now), ct);
             await audit.WriteAsync(AuditActions.LoginSuccess, result.Caller!.Name, result.Caller.Name,
                 detail: result.Caller.Token is { } token ? $"access token {token.TokenId}" : "password");
         }
-        else
+
+        return result;
+    }
+
+    /// <summary>
+    /// Checks the current password of a user who changes it, throttled like a login, so that a stolen session or
+    /// access token cannot be used to guess it. Failures are audited.
+    /// </summary>
+    public async Task<LoginResult> CheckCurrentPasswordAsync(string username, string password, string? clientAddress, CancellationToken ct)
+    {
+        var result = await CheckThrottledPasswordAsync(username, password, clientAddress, ct);
+        if (!result.Succeeded)
         {
-            await throttle.RecordFailureAsync(username, clientAddress, ct);
-            await audit.WriteAsync(AuditActions.LoginFailure, username, username, success: false, detail: result.Error);
+            await audit.WriteAsync(AuditActions.LoginFailure, username, username, success: false,
+                detail: result.RetryAfter is null ? "wrong current password" : "throttled (current password)");
         }
 
         return result;
@@ -155,9 +161,9 @@ public sealed class CredentialService(
     }
 
     /// <summary>
-    /// The caller a registry token was issued to, if the credential behind it still stands: the same account (not
-    /// deleted, or deleted and its name taken again), not disabled, and the access token it was obtained with still
-    /// active and unexpired, or the password it was obtained with unchanged. Null otherwise.
+    /// The caller a registry token was issued to, if the credential behind it still stands: the same account (neither
+    /// deleted nor replaced by a new account of the same name), not disabled, and the access token it was obtained
+    /// with still active and unexpired, or the password it was obtained with unchanged. Null otherwise.
     /// </summary>
     public async Task<Caller?> FindTokenCallerAsync(TokenSubject subject, CancellationToken ct)
     {
@@ -181,6 +187,27 @@ public sealed class CredentialService(
     /// <summary>A short fingerprint of the account's password hash; it changes with the password.</summary>
     public static string PasswordStamp(AccountEntity user) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user.PasswordHash ?? string.Empty)))[..16];
+
+    /// <summary>A password check behind the login throttle: refused while locked out, and counted when wrong.</summary>
+    private async Task<LoginResult> CheckThrottledPasswordAsync(string username, string password, string? clientAddress, CancellationToken ct)
+    {
+        if (await throttle.GetWaitAsync(username, clientAddress, ct) is { } wait)
+        {
+            return LoginResult.Throttled(wait);
+        }
+
+        var result = await CheckPasswordAsync(username, password, ct);
+        if (result.Succeeded)
+        {
+            await throttle.RecordSuccessAsync(username, clientAddress, ct);
+        }
+        else if (result.Error == InvalidCredentials)
+        {
+            await throttle.RecordFailureAsync(username, clientAddress, ct);
+        }
+
+        return result;
+    }
 
     private async Task<LoginResult> CheckPasswordAsync(string username, string password, CancellationToken ct)
     {

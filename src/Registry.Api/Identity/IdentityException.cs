@@ -7,11 +7,16 @@ public enum IdentityError
     NotFound,
     Conflict,
     Denied,
+
+    /// <summary>Too many attempts; <see cref="IdentityException.RetryAfter"/> says how long to wait.</summary>
+    TooManyRequests,
 }
 
-public sealed class IdentityException(IdentityError error, string message) : Exception(message)
+public sealed class IdentityException(IdentityError error, string message, TimeSpan? retryAfter = null) : Exception(message)
 {
     public IdentityError Error { get; } = error;
+
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 
     public static IdentityException Invalid(string message) => new(IdentityError.Invalid, message);
 
@@ -20,4 +25,20 @@ public sealed class IdentityException(IdentityError error, string message) : Exc
     public static IdentityException Conflict(string message) => new(IdentityError.Conflict, message);
 
     public static IdentityException Denied(string message = "you may not do this") => new(IdentityError.Denied, message);
+
+    public static IdentityException TooManyRequests(string message, TimeSpan retryAfter) => new(IdentityError.TooManyRequests, message, retryAfter);
+
+    /// <summary>Throws the refusal of a password check: throttled, or simply wrong.</summary>
+    public static void ThrowIfRefused(LoginResult check, string wrong)
+    {
+        if (check.RetryAfter is { } wait)
+        {
+            throw TooManyRequests(check.Error!, wait);
+        }
+
+        if (!check.Succeeded)
+        {
+            throw Denied(wrong);
+        }
+    }
 }

@@ -6,7 +6,8 @@ namespace Registry.Api.Identity;
 
 /// <summary>
 /// Removes what identity leaves behind once it can no longer matter: expired refresh tokens (a <c>docker login</c>
-/// makes one each time) and login-failure counters whose window and lockout have passed.
+/// makes one each time) and login throttle rows whose failure window has passed, whose last lockout ended longer ago
+/// than the longest lockout (so it no longer doubles the next one), and whose last right password is forgotten.
 /// </summary>
 public sealed partial class IdentityJanitor(
     IServiceScopeFactory scopes,
@@ -39,10 +40,14 @@ public sealed partial class IdentityJanitor(
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
         var now = time.GetUtcNow().UtcDateTime;
         var windowStart = now - options.Value.LoginFailureWindow;
+        var lockoutForgotten = now - options.Value.MaxLoginLockout;
+        var successForgotten = now - LoginThrottle.KnownNetworkMemory;
 
         var refreshTokens = await db.RefreshTokens.Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
         var throttles = await db.LoginThrottles
-            .Where(t => t.WindowStart < windowStart && (t.BlockedUntil == null || t.BlockedUntil <= now))
+            .Where(t => t.WindowStart < windowStart
+                && (t.BlockedUntil == null || t.BlockedUntil < lockoutForgotten)
+                && (t.LastSuccessAt == null || t.LastSuccessAt < successForgotten))
             .ExecuteDeleteAsync(ct);
         if (refreshTokens + throttles > 0)
         {
@@ -52,7 +57,7 @@ public sealed partial class IdentityJanitor(
         return refreshTokens + throttles;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RefreshTokens} expired refresh tokens and {Throttles} stale login counters")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RefreshTokens} expired refresh tokens and {Throttles} stale login throttle rows")]
     private static partial void LogCleaned(ILogger logger, int refreshTokens, int throttles);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cleaning up expired identity records failed")]

@@ -14,6 +14,10 @@ public static class ApiErrors
         await context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted);
     }
 
+    /// <summary>A Retry-After value: whole seconds, at least one.</summary>
+    public static string RetryAfterSeconds(TimeSpan wait) =>
+        Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Turns refusals of the identity services into the API's statuses and codes.</summary>
     public static async ValueTask<object?> HandleAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
@@ -28,8 +32,14 @@ public static class ApiErrors
                 IdentityError.Invalid => (StatusCodes.Status400BadRequest, "INVALID"),
                 IdentityError.NotFound => (StatusCodes.Status404NotFound, "NOT_FOUND"),
                 IdentityError.Conflict => (StatusCodes.Status409Conflict, "CONFLICT"),
+                IdentityError.TooManyRequests => (StatusCodes.Status429TooManyRequests, "TOO_MANY_REQUESTS"),
                 _ => (StatusCodes.Status403Forbidden, "DENIED"),
             };
+            if (e.RetryAfter is { } wait)
+            {
+                invocation.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds(wait);
+            }
+
             await WriteAsync(invocation.HttpContext, status, code, e.Message);
             return Results.Empty;
         }

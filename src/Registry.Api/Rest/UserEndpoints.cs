@@ -133,19 +133,17 @@ internal static class UserEndpoints
             _ => null,
         };
 
-    private static async Task<IResult> SetPasswordAsync(string name, HttpContext context, AccountService accounts, AuditLog audit)
+    private static async Task<IResult> SetPasswordAsync(string name, HttpContext context, AccountService accounts, CredentialService credentials, AuditLog audit)
     {
         var caller = ApiAuthenticationHandler.GetCaller(context);
         ApiEndpoints.RequireFullAccess(caller);
         var body = await ApiEndpoints.BodyAsync<SetPassword>(context);
         if (caller.Name == name && !caller.IsAdmin)
         {
-            // Changing one's own password needs the current one, so a stolen token cannot take over the account.
-            var user = await accounts.GetAsync(name, AccountKind.User, context.RequestAborted);
-            if (body.CurrentPassword is null || !accounts.VerifyPassword(user, body.CurrentPassword))
-            {
-                throw IdentityException.Denied("the current password is wrong");
-            }
+            // Changing one's own password needs the current one, so a stolen token cannot take over the account;
+            // wrong ones are throttled like logins, so it cannot guess it either.
+            var check = await credentials.CheckCurrentPasswordAsync(name, body.CurrentPassword ?? string.Empty, AuditLog.ClientAddress(context), context.RequestAborted);
+            IdentityException.ThrowIfRefused(check, "the current password is wrong");
         }
         else if (caller.Name != name)
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Authentication;
 using Registry.Api.Auth;
@@ -70,15 +69,12 @@ public static class DockerSearchEndpoints
             }
 
             // Anonymous registry tokens have no subject.
-            if (result.Principal.FindFirst(RegistryTokenAuthentication.SubjectClaimType)?.Value is not { Length: > 0 } name)
+            if (TokenSubject.Of(result.Principal) is not { } subject)
             {
                 return null;
             }
 
-            var tokenId = long.TryParse(result.Principal.FindFirst(TokenIssuer.TokenIdClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-                ? id
-                : (long?)null;
-            return await credentials.FindCallerAsync(name, tokenId, context.RequestAborted) ?? Unauthenticated;
+            return await credentials.FindTokenCallerAsync(subject, context.RequestAborted) ?? Unauthenticated;
         }
 
         if (TokenEndpoints.TryReadBasic(context, out var username, out var secret))

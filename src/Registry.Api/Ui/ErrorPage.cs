@@ -4,7 +4,7 @@ namespace Registry.Api.Ui;
 
 /// <summary>
 /// The page for an error status of a UI request without a body of its own (404 for what does not exist or may
-/// not be seen, 400 for a form without a valid antiforgery token, 403). Plain HTML: it must work whatever failed.
+/// not be seen, 400 for a form without a valid antiforgery token, 403, 429 for a form sent too often). Plain HTML: it must work whatever failed.
 /// </summary>
 public static class ErrorPage
 {
@@ -15,6 +15,7 @@ public static class ErrorPage
             404 => ("Not found", "There is nothing here, or you may not see it."),
             403 => ("Not allowed", "You may not do this."),
             400 => ("Bad request", "The request was refused. If you sent a form, reload the page and try again."),
+            429 => ("Too many attempts", $"Too many requests from your network; try again in {context.Response.Headers.RetryAfter} seconds."),
             var code => ("Error " + code, "Something went wrong."),
         };
         context.Response.ContentType = "text/html; charset=utf-8";

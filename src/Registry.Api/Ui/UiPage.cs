@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
@@ -88,8 +86,7 @@ public abstract class UiPage : PageModel
     }
 
     /// <summary>A short fingerprint of the password hash: a session started before a password change no longer matches.</summary>
-    public static string PasswordStamp(AccountEntity user) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user.PasswordHash ?? string.Empty)))[..16];
+    public static string PasswordStamp(AccountEntity user) => CredentialService.PasswordStamp(user);
 
     /// <summary>Runs a change; a refusal from the services becomes the page's error message instead of an exception.</summary>
     protected async Task<bool> TryAsync(Func<Task> change)

@@ -199,7 +199,8 @@ public sealed class DataProtectionKeyEntity
 
 /// <summary>
 /// Failed password checks of one account, from one client address or from all of them, for throttling across
-/// replicas. <see cref="Lockouts"/> counts the lockouts in a row, each twice as long as the one before.
+/// replicas. <see cref="Lockouts"/> counts the lockouts in a row, each twice as long as the one before. The row of an
+/// account and an address also remembers the last successful password check from there.
 /// </summary>
 public sealed class LoginThrottleEntity
 {
@@ -213,4 +214,7 @@ public sealed class LoginThrottleEntity
     public DateTime? BlockedUntil { get; set; }
 
     public int Lockouts { get; set; }
+
+    /// <summary>When the account's password was last right from this address.</summary>
+    public DateTime? LastSuccessAt { get; set; }
 }

@@ -286,6 +286,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.WindowStart).HasColumnName("window_start");
             e.Property(x => x.BlockedUntil).HasColumnName("blocked_until");
             e.Property(x => x.Lockouts).HasColumnName("lockouts");
+            e.Property(x => x.LastSuccessAt).HasColumnName("last_success_at");
         });
     }
 }

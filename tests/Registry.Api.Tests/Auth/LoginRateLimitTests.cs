@@ -75,6 +75,44 @@ public sealed class LoginRateLimitTests(LoginRateLimitTests.Registry fixture) : 
     }
 
     [Fact]
+    public async Task ValidAccessTokenLogsInWhileItsUsersPasswordIsLockedOut()
+    {
+        // Someone guesses alice's password from the address her CI logs in from: her token must keep working.
+        var alice = await _registry.NewUserAsync();
+        var secret = (await _registry.NewPersonalTokenAsync(alice, new { name = "ci", scope = "read" })).GetProperty("token").GetString()!;
+        using var client = _registry.CreatePlainClient();
+        var scope = $"repository:{alice.Name}/app:pull";
+        await FailLoginsAsync(client, alice, count: 3);
+
+        using var password = await client.RequestTokenAsync(alice.Name, alice.Password, scope);
+        using var basic = await client.RequestTokenAsync(alice.Name, secret, scope);
+        using var grant = await client.PostTokenAsync(("grant_type", "password"), ("username", alice.Name), ("password", secret), ("scope", scope));
+        using var api = _registry.CreateApiClient(alice.Name, secret);
+        using var rest = await api.GetAsync("/api/v1/user");
+
+        await AssertErrorAsync(password, HttpStatusCode.TooManyRequests, "TOOMANYREQUESTS");
+        Assert.Equal(HttpStatusCode.OK, basic.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, grant.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+    }
+
+    [Fact]
+    public async Task WrongAccessTokensDoNotLockThePasswordOut()
+    {
+        var alice = await _registry.NewUserAsync();
+        using var client = _registry.CreatePlainClient();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using var wrong = await client.RequestTokenAsync(alice.Name, "regpat_" + new string('x', 44), $"repository:{alice.Name}/app:pull");
+            await AssertErrorAsync(wrong, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        }
+
+        using var password = await client.RequestTokenAsync(alice.Name, alice.Password, $"repository:{alice.Name}/app:pull");
+
+        Assert.Equal(HttpStatusCode.OK, password.StatusCode);
+    }
+
+    [Fact]
     public async Task LockoutOfOneAccountLeavesOthersAlone()
     {
         var alice = await _registry.NewUserAsync();

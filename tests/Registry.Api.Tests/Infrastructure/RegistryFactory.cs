@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -95,6 +96,35 @@ public sealed class RegistryFactory : WebApplicationFactory<Program>
     /// <summary>A client that adds nothing to the requests: for the token endpoint and for what a client without a token sees.</summary>
     public HttpClient CreatePlainClient(Uri? baseAddress = null) => CreateHttpClient(baseAddress);
 
+    /// <summary>
+    /// On Kestrel (<see cref="OnKestrel"/>): a client whose connections come from another loopback address
+    /// (127.0.0.2, …), as a client on another machine's would; Linux answers on all of 127.0.0.0/8.
+    /// </summary>
+    public HttpClient CreateClientFrom(IPAddress source)
+    {
+        var address = _kestrelAddress ?? throw new InvalidOperationException("the registry does not run on Kestrel");
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new Socket(source.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(source, 0));
+                    await socket.ConnectAsync(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port, ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
     /// <summary>A client for the REST API /api/v1 that sends Basic credentials with every request.</summary>
     public HttpClient CreateApiClient(string username, string password)
     {
@@ -142,6 +172,11 @@ public sealed class RegistryFactory : WebApplicationFactory<Program>
         builder.UseSetting("Registry:DataDirectory", DataDirectory);
         builder.UseSetting("Registry:Auth:AdminPassword", AdminPassword);
         builder.UseSetting("Registry:Auth:AnonymousPull", "false");
+
+        // Every test's requests come from one address (none, in process), in bursts no client sends; the rate
+        // limiter's own tests set small limits.
+        builder.UseSetting("Registry:RateLimit:PerAddressLimit", "10000000");
+        builder.UseSetting("Registry:RateLimit:GlobalLimit", "10000000");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -39,16 +39,39 @@ public sealed class LoginModel : UiPage
         }
 
         var login = await Service<CredentialService>().LoginAsync(Username, Password, AuditLog.ClientAddress(HttpContext), Aborted);
+        if (login.RetryAfter is { } wait)
+        {
+            Error = ThrottledMessage("failed sign-ins", wait);
+            SetThrottled(HttpContext, wait);
+            return Page();
+        }
+
         if (!login.Succeeded)
         {
-            Error = login.RetryAfter is null ? "Invalid user name or password." : "Too many failed sign-ins; try again in a minute.";
-            Response.StatusCode = login.RetryAfter is null ? StatusCodes.Status401Unauthorized : StatusCodes.Status429TooManyRequests;
+            Error = "Invalid user name or password.";
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
         }
 
         var account = await Service<AccountService>().GetAsync(login.Caller!.Name, AccountKind.User, Aborted);
         await SignInAsync(HttpContext, account);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
+    }
+
+    /// <summary>The page's message for a throttled password: what happened and how long to wait.</summary>
+    internal static string ThrottledMessage(string what, TimeSpan wait)
+    {
+        var (count, unit) = wait.TotalSeconds < 60 ? (Math.Ceiling(wait.TotalSeconds), "second")
+            : wait.TotalMinutes < 60 ? (Math.Ceiling(wait.TotalMinutes), "minute")
+            : (Math.Ceiling(wait.TotalHours), "hour");
+        return string.Create(CultureInfo.InvariantCulture, $"Too many {what}; try again in {count} {unit}{(count == 1 ? string.Empty : "s")}.");
+    }
+
+    /// <summary>Answers 429 with Retry-After, as the registry's other interfaces do.</summary>
+    internal static void SetThrottled(HttpContext context, TimeSpan wait)
+    {
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers.RetryAfter = Rest.ApiErrors.RetryAfterSeconds(wait);
     }
 
     /// <summary>Starts a UI session; it carries a stamp of the password, so that changing the password ends the other sessions.</summary>

@@ -42,8 +42,15 @@ public sealed class ProfileModel : UiPage
     public async Task<IActionResult> OnPostPasswordAsync()
     {
         var accounts = Service<AccountService>();
-        var user = await accounts.GetAsync(Caller!.Name, AccountKind.User, Aborted);
-        if (string.IsNullOrEmpty(CurrentPassword) || !accounts.VerifyPassword(user, CurrentPassword))
+
+        // Throttled like a sign-in, so that a session left open cannot be used to guess the password.
+        var check = await Service<CredentialService>().CheckCurrentPasswordAsync(Caller!.Name, CurrentPassword ?? string.Empty, AuditLog.ClientAddress(HttpContext), Aborted);
+        if (check.RetryAfter is { } wait)
+        {
+            Error = LoginModel.ThrottledMessage("wrong passwords", wait);
+            LoginModel.SetThrottled(HttpContext, wait);
+        }
+        else if (!check.Succeeded)
         {
             Error = "The current password is wrong.";
         }

@@ -257,6 +257,10 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("failures");
 
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
+
                     b.Property<int>("Lockouts")
                         .HasColumnType("integer")
                         .HasColumnName("lockouts");

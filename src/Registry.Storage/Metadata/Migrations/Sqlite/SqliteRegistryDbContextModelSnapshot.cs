@@ -243,6 +243,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("failures");
 
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_success_at");
+
                     b.Property<int>("Lockouts")
                         .HasColumnType("INTEGER")
                         .HasColumnName("lockouts");

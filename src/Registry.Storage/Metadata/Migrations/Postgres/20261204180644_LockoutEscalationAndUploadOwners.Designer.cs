@@ -12,7 +12,7 @@ using Registry.Storage.Metadata;
 namespace Registry.Storage.Metadata.Migrations.Postgres
 {
     [DbContext(typeof(PostgresRegistryDbContext))]
-    [Migration("20261204174812_LockoutEscalationAndUploadOwners")]
+    [Migration("20261204180644_LockoutEscalationAndUploadOwners")]
     partial class LockoutEscalationAndUploadOwners
     {
         /// <inheritdoc />
@@ -259,6 +259,10 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.Property<int>("Failures")
                         .HasColumnType("integer")
                         .HasColumnName("failures");
+
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
 
                     b.Property<int>("Lockouts")
                         .HasColumnType("integer")

@@ -11,7 +11,7 @@ using Registry.Storage.Metadata;
 namespace Registry.Storage.Metadata.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteRegistryDbContext))]
-    [Migration("20261204174801_LockoutEscalationAndUploadOwners")]
+    [Migration("20261204180626_LockoutEscalationAndUploadOwners")]
     partial class LockoutEscalationAndUploadOwners
     {
         /// <inheritdoc />
@@ -245,6 +245,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.Property<int>("Failures")
                         .HasColumnType("INTEGER")
                         .HasColumnName("failures");
+
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_success_at");
 
                     b.Property<int>("Lockouts")
                         .HasColumnType("INTEGER")

@@ -1,8 +1,9 @@
-﻿using Microsoft.EntityFrameworkCore.Migrations;
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Registry.Storage.Metadata.Migrations.Sqlite
+namespace Registry.Storage.Metadata.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class LockoutEscalationAndUploadOwners : Migration
@@ -10,10 +11,16 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<DateTime>(
+                name: "last_success_at",
+                table: "login_throttles",
+                type: "timestamp with time zone",
+                nullable: true);
+
             migrationBuilder.AddColumn<int>(
                 name: "lockouts",
                 table: "login_throttles",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
@@ -29,6 +36,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "IX_uploads_owner",
                 table: "uploads");
+
+            migrationBuilder.DropColumn(
+                name: "last_success_at",
+                table: "login_throttles");
 
             migrationBuilder.DropColumn(
                 name: "lockouts",
