@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Registry.Api.Security;
 
 namespace Registry.Api.Ui;
 
 /// <summary>
 /// The web UI: Razor Pages under <c>Ui/Pages</c> served at <c>/</c>, a cookie session of its own, Data Protection
-/// keys in the metadata database, security headers, and the UI's two static files.
+/// keys in the metadata database (their secrets encrypted with the key-encryption key), security headers, and the UI's
+/// two static files.
 /// </summary>
 public static class UiSetup
 {
@@ -18,7 +20,11 @@ public static class UiSetup
         services.AddRazorPages(o => o.RootDirectory = "/Ui/Pages");
         services.AddSingleton<DbXmlRepository>();
         services.AddDataProtection().SetApplicationName("registry");
-        services.AddOptions<KeyManagementOptions>().Configure<DbXmlRepository>((o, repository) => o.XmlRepository = repository);
+        services.AddOptions<KeyManagementOptions>().Configure<DbXmlRepository, KeyEncryptionKey>((o, repository, key) =>
+        {
+            o.XmlRepository = repository;
+            o.XmlEncryptor = new KeyRingEncryptor(key);
+        });
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "registry_antiforgery";
