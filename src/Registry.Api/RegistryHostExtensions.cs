@@ -44,6 +44,7 @@ public static class RegistryHostExtensions
         DataDirectoryAccess.RestrictNewFiles();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.AddProxyHeaders();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
         builder.Services.AddRegistryUi();

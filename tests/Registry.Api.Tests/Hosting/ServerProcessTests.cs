@@ -14,15 +14,18 @@ public sealed class ServerProcessTests : IDisposable
 
     public void Dispose() => _parent.Dispose();
 
-    [Fact]
-    public async Task AnInvalidSettingIsOneLineOnStandardErrorAndExitCodeOne()
+    [Theory]
+    [InlineData("Registry__Auth__TokenLifetime", "00:00:10", "invalid setting Registry:Auth:TokenLifetime", "between 00:01:00 and")]
+    [InlineData("Registry__Auth__TokenLifetime", "ten minutes", "Registry:Auth:TokenLifetime", "TimeSpan")]
+    [InlineData("Registry__Proxy__KnownNetworks__0", "10.0.0.0/33", "invalid setting Registry:Proxy:KnownNetworks", "'10.0.0.0/33' is not a network")]
+    public async Task AnInvalidSettingIsOneLineOnStandardErrorAndExitCodeOne(string variable, string value, string setting, string rule)
     {
-        var result = await RunUntilExitAsync(_parent.Combine("data"), new() { ["Registry__Auth__TokenLifetime"] = "00:00:10" });
+        var result = await RunUntilExitAsync(_parent.Combine("data"), new() { [variable] = value });
 
         Assert.Equal(1, result.ExitCode);
         var line = Assert.Single(Lines(result.StandardError));
-        Assert.Contains("Registry:Auth:TokenLifetime", line, StringComparison.Ordinal);
-        Assert.Contains("00:01:00", line, StringComparison.Ordinal);
+        Assert.Contains(setting, line, StringComparison.Ordinal);
+        Assert.Contains(rule, line, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", result.CombinedOutput, StringComparison.Ordinal);
         Assert.False(File.Exists(_parent.Combine("data", "registry.db")), "nothing is written before the settings are checked");
     }
