@@ -63,6 +63,9 @@ public static class RegistryHostExtensions
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<ValidatedTokenCache>();
         services.AddSingleton<AuditLog>();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AuditRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
         services.AddScoped<LoginThrottle>();
         services.AddScoped<CredentialService>();
         services.AddScoped<PermissionService>();
