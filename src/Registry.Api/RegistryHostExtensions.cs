@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Hosting;
@@ -31,7 +32,7 @@ public static class RegistryHostExtensions
     /// </summary>
     public static async Task PrepareRegistryAsync(this WebApplication app, CancellationToken ct = default)
     {
-        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        app.Services.GetService<IStartupValidator>()?.Validate();
         var dataDirectory = app.Configuration.DataDirectory();
         DataDirectoryAccess.Secure(dataDirectory, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectoryAccess)));
         await app.Services.MigrateRegistryDatabaseAsync(ct);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Api.Security;
@@ -68,7 +69,7 @@ public static class AdminCli
         await using var app = builder.Build();
         try
         {
-            app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+            app.Services.GetService<IStartupValidator>()?.Validate();
             DataDirectoryAccess.Secure(builder.Configuration.DataDirectory(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectoryAccess)));
             await app.Services.MigrateRegistryDatabaseAsync();
             await app.Services.ProtectKeysAtRestAsync();
