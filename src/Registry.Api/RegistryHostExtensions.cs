@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Api.Rest;
+using Registry.Api.Security;
 using Registry.Api.Ui;
 using Registry.Storage.Metadata;
 using Registry.Storage;
@@ -23,10 +25,27 @@ public static class RegistryHostExtensions
             ? env
             : configuration["Registry:DataDirectory"] ?? "data");
 
+    /// <summary>
+    /// What runs before the server answers, in order: every setting is validated (before anything is written), the
+    /// data directory is made private, the schema is migrated, keys at rest are checked and encrypted, and identity
+    /// is set up (signing key, administrator).
+    /// </summary>
+    public static async Task PrepareRegistryAsync(this WebApplication app, CancellationToken ct = default)
+    {
+        app.Services.GetService<IStartupValidator>()?.Validate();
+        var dataDirectory = app.Configuration.DataDirectory();
+        DataDirectoryAccess.Secure(dataDirectory, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectoryAccess)));
+        await app.Services.MigrateRegistryDatabaseAsync(ct);
+        await app.Services.ProtectKeysAtRestAsync(ct);
+        await app.Services.InitializeIdentityAsync(dataDirectory, ct);
+    }
+
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
     {
+        DataDirectoryAccess.RestrictNewFiles();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.AddProxyHeaders();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
         builder.Services.AddRegistryUi();
@@ -37,6 +56,8 @@ public static class RegistryHostExtensions
     public static IServiceCollection AddRegistryIdentity(this IServiceCollection services)
     {
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<KeyEncryptionKey>();
         services.AddHttpContextAccessor();
         services.AddSingleton<IPasswordHasher<AccountEntity>, PasswordHasher<AccountEntity>>();
         services.AddSingleton<SigningKeys>();
@@ -44,6 +65,9 @@ public static class RegistryHostExtensions
         services.AddSingleton<ValidatedTokenCache>();
         services.AddSingleton<CurrentAccessCache>();
         services.AddSingleton<AuditLog>();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AuditRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
         services.AddScoped<LoginThrottle>();
         services.AddScoped<CredentialService>();
         services.AddScoped<PermissionService>();

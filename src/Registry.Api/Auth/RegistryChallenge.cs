@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Core.Access;
 
@@ -15,7 +16,7 @@ public static class RegistryChallenge
     public static void Set(HttpContext context, IReadOnlyCollection<AccessScope> scopes, bool insufficientScope)
     {
         var options = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
-        var realm = options.Realm?.ToString() ?? $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{TokenPath}";
+        var realm = options.Realm?.ToString() ?? PublicOrigin.Of(context) + TokenPath;
         var value = $"Bearer realm=\"{Quote(realm)}\",service=\"{Quote(options.Service)}\"";
         if (scopes.Count > 0)
         {

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Registry.Api.Hosting;
 using Registry.Api.Identity;
+using Registry.Api.Security;
 using Registry.Storage;
 using Registry.Storage.Metadata;
 
@@ -63,6 +66,7 @@ public static class AdminCli
 
     private static async Task<int> WithServicesAsync(string[] args, Func<IServiceProvider, Task> body)
     {
+        DataDirectoryAccess.RestrictNewFiles();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
@@ -70,7 +74,10 @@ public static class AdminCli
         await using var app = builder.Build();
         try
         {
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            DataDirectoryAccess.Secure(builder.Configuration.DataDirectory(), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectoryAccess)));
             await app.Services.MigrateRegistryDatabaseAsync();
+            await app.Services.ProtectKeysAtRestAsync();
             await using var scope = app.Services.CreateAsyncScope();
             await body(scope.ServiceProvider);
             return 0;
@@ -79,6 +86,11 @@ public static class AdminCli
         {
             await Console.Error.WriteLineAsync($"registry admin: {e.Message}");
             return 1;
+        }
+        catch (Exception e) when (StartupFailure.Describe(e) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"registry admin: {problem}");
+            return StartupFailure.ExitCode;
         }
     }
 

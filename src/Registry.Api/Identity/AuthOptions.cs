@@ -54,7 +54,11 @@ public sealed class AuthOptions
     [Required]
     public string Issuer { get; set; } = "registry";
 
-    /// <summary>The token endpoint's absolute URL in challenges; by default derived from the request's host.</summary>
+    /// <summary>
+    /// The token endpoint's absolute URL in challenges. By default it is derived from the request: its Host header when
+    /// <c>AllowedHosts</c> lists the registry's hosts or the request came through a trusted proxy, else the address the
+    /// connection was accepted on (a client never chooses where other clients send their credentials).
+    /// </summary>
     public Uri? Realm { get; set; }
 
     /// <summary>

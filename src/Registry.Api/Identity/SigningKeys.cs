@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Registry.Api.Security;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
@@ -10,8 +11,9 @@ namespace Registry.Api.Identity;
 /// The keys that sign registry tokens, kept in the metadata store so every replica signs and verifies alike.
 /// The newest unretired key signs. Rotation adds a key and retires the others; a retired key still verifies
 /// until every token it signed has expired. Keys are re-read periodically and when a token names an unknown kid.
+/// Private keys are stored encrypted with the <see cref="KeyEncryptionKey"/>, which is not in the database.
 /// </summary>
-public sealed class SigningKeys(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time) : IDisposable
+public sealed class SigningKeys(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time, KeyEncryptionKey keyEncryptionKey) : IDisposable
 {
     public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
 
@@ -110,22 +112,34 @@ public sealed class SigningKeys(IServiceScopeFactory scopes, IOptions<AuthOption
 
     public void Dispose() => _refreshLock.Dispose();
 
+    /// <summary>A private key (PKCS#8) as the database stores it: sealed, bound to the key's id.</summary>
+    public static byte[] SealPrivateKey(KeyEncryptionKey keyEncryptionKey, string id, byte[] pkcs8) =>
+        keyEncryptionKey.Seal(pkcs8, Purpose(id));
+
+    /// <summary>The PKCS#8 private key of a stored row.</summary>
+    /// <exception cref="KeyProtectionException">The key-encryption key is not the one the row was sealed with.</exception>
+    public static byte[] OpenPrivateKey(KeyEncryptionKey keyEncryptionKey, SigningKeyEntity row) =>
+        keyEncryptionKey.Open(row.PrivateKey, Purpose(row.Id), $"signing key {row.Id} in the database");
+
+    private static string Purpose(string id) => $"signing-key:{id}";
+
     private SigningKeyEntity NewKey()
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         return new SigningKeyEntity
         {
-            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            Id = id,
             Algorithm = Algorithm,
-            PrivateKey = ecdsa.ExportPkcs8PrivateKey(),
+            PrivateKey = SealPrivateKey(keyEncryptionKey, id, ecdsa.ExportPkcs8PrivateKey()),
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
     }
 
-    private static ECDsaSecurityKey ToSecurityKey(SigningKeyEntity row)
+    private ECDsaSecurityKey ToSecurityKey(SigningKeyEntity row)
     {
         var ecdsa = ECDsa.Create();
-        ecdsa.ImportPkcs8PrivateKey(row.PrivateKey, out _);
+        ecdsa.ImportPkcs8PrivateKey(OpenPrivateKey(keyEncryptionKey, row), out _);
         return new ECDsaSecurityKey(ecdsa) { KeyId = row.Id };
     }
 

@@ -7,7 +7,8 @@ namespace Registry.Api.Ui;
 
 /// <summary>
 /// Keeps ASP.NET Data Protection's key ring in the metadata database, so that the web UI's cookies and
-/// antiforgery tokens survive restarts and are accepted by every replica.
+/// antiforgery tokens survive restarts and are accepted by every replica. Data Protection hands it keys whose secrets
+/// are already encrypted (<see cref="Security.KeyRingEncryptor"/>), so the database never holds them in plain text.
 /// </summary>
 public sealed class DbXmlRepository(IServiceScopeFactory scopes) : IXmlRepository
 {

@@ -1,12 +1,17 @@
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Registry.Api.Security;
 
 namespace Registry.Api.Ui;
 
 /// <summary>
 /// The web UI: Razor Pages under <c>Ui/Pages</c> served at <c>/</c>, a cookie session of its own, Data Protection
-/// keys in the metadata database, security headers, and the UI's two static files.
+/// keys in the metadata database (their secrets encrypted with the key-encryption key), security headers, and the UI's
+/// two static files.
 /// </summary>
 public static class UiSetup
 {
@@ -14,11 +19,15 @@ public static class UiSetup
 
     public static IServiceCollection AddRegistryUi(this IServiceCollection services)
     {
-        services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section);
+        services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddRazorPages(o => o.RootDirectory = "/Ui/Pages");
         services.AddSingleton<DbXmlRepository>();
         services.AddDataProtection().SetApplicationName("registry");
-        services.AddOptions<KeyManagementOptions>().Configure<DbXmlRepository>((o, repository) => o.XmlRepository = repository);
+        services.AddOptions<KeyManagementOptions>().Configure<DbXmlRepository, KeyEncryptionKey>((o, repository, key) =>
+        {
+            o.XmlRepository = repository;
+            o.XmlEncryptor = new KeyRingEncryptor(key);
+        });
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "registry_antiforgery";
@@ -29,22 +38,34 @@ public static class UiSetup
             o.Cookie.Name = "registry_session";
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Lax;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.SlidingExpiration = true;
             o.LoginPath = "/login";
             o.LogoutPath = "/logout";
             o.AccessDeniedPath = "/login";
         });
-        services.AddOptions<CookieAuthenticationOptions>(CookieScheme).Configure<Microsoft.Extensions.Options.IOptions<UiOptions>>(
-            (o, ui) => o.ExpireTimeSpan = ui.Value.SessionLifetime);
+        services.AddOptions<CookieAuthenticationOptions>(CookieScheme).Configure<IOptions<UiOptions>>((o, ui) =>
+        {
+            o.ExpireTimeSpan = ui.Value.SessionLifetime;
+            o.Cookie.SecurePolicy = SecurePolicy(ui.Value);
+        });
+
+        // The antiforgery cookie follows the request: with Always, ASP.NET refuses to render any form on a request it
+        // does not see as HTTPS, which would break the UI behind a proxy that does not send X-Forwarded-Proto.
+        services.AddOptions<AntiforgeryOptions>().Configure(o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+        services.AddOptions<CookieTempDataProviderOptions>().Configure<IOptions<UiOptions>>((o, ui) => o.Cookie.SecurePolicy = SecurePolicy(ui.Value));
         return services;
     }
 
-    /// <summary>Security headers and error pages for the UI's responses; the registry APIs keep their own formats.</summary>
+    /// <summary>
+    /// Security headers and error pages for the UI's responses; the registry APIs keep their own formats. Over HTTPS
+    /// (directly or through a trusted proxy) the UI also sends HSTS, so a browser that once reached it securely never
+    /// sends its session over plain HTTP to that host again.
+    /// </summary>
     public static WebApplication UseRegistryUi(this WebApplication app)
     {
         app.UseWhen(context => IsUiPath(context.Request.Path), ui =>
         {
+            ui.UseHsts();
             ui.Use((context, next) =>
             {
                 var headers = context.Response.Headers;
@@ -68,6 +89,9 @@ public static class UiSetup
         endpoints.MapRazorPages();
         return endpoints;
     }
+
+    private static CookieSecurePolicy SecurePolicy(UiOptions ui) =>
+        ui.SecureCookies == CookieSecurity.Always ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
 
     /// <summary>Everything but the registry's machine interfaces.</summary>
     public static bool IsUiPath(PathString path) =>

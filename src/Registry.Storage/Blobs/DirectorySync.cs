@@ -7,7 +7,7 @@ namespace Registry.Storage.Blobs;
 /// directory is: without this, a crash after a blob's commit may lose the file while the metadata written after it
 /// survives. Elsewhere it does nothing.
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     private const int ORdonly = 0;
     private const int OCloexec = 0x80000;

@@ -125,7 +125,10 @@ public sealed class SigningKeyEntity
 
     public required string Algorithm { get; set; }
 
-    /// <summary>The private key, PKCS#8 DER.</summary>
+    /// <summary>
+    /// The private key, PKCS#8 DER, encrypted by the server with a key that is not in the database (keys written by
+    /// earlier versions in plain text are encrypted at start-up).
+    /// </summary>
     public required byte[] PrivateKey { get; set; }
 
     public DateTime CreatedAt { get; set; }
@@ -186,7 +189,8 @@ public sealed class AuditEventEntity
 
 /// <summary>
 /// A key of ASP.NET Data Protection (it protects the web UI's cookies and antiforgery tokens), kept in the
-/// metadata store so that every replica uses the same keys and cookies survive restarts.
+/// metadata store so that every replica uses the same keys and cookies survive restarts. The key's secret inside the
+/// XML is encrypted by the server with a key that is not in the database.
 /// </summary>
 public sealed class DataProtectionKeyEntity
 {

@@ -48,7 +48,8 @@ public sealed class SigningKeyTests(SigningKeyTests.Registry fixture) : IClassFi
         // Another replica rotates through the database; this one learns of the key from the token's kid.
         var keys = _registry.Services.GetRequiredService<SigningKeys>();
         var otherReplica = new SigningKeys(_registry.Services.GetRequiredService<IServiceScopeFactory>(),
-            _registry.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>(), _clock);
+            _registry.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>(), _clock,
+            _registry.Services.GetRequiredService<global::Registry.Api.Security.KeyEncryptionKey>());
         await otherReplica.EnsureKeyAsync(default);
         var newKey = await otherReplica.RotateAsync(default);
         _clock.Advance(TimeSpan.FromSeconds(5));
