@@ -75,6 +75,8 @@ void container_init(const struct spec *s)
 		FAIL_ERRNO("sethostname");
 	mask_paths();
 	make_workdir(s->cwd);
+	if (s->readonly_rootfs)
+		make_rootfs_readonly();
 	set_user_and_capabilities(s);
 	exec_command(s);
 }

@@ -47,6 +47,7 @@ struct spec {
 	gid_t gid;
 	uint64_t keep_caps;
 	int no_new_privs;
+	int readonly_rootfs;
 	const char *seccomp_default; /* NULL: no filter (unconfined) */
 	const char *seccomp_cache;   /* where compiled filters are kept; NULL: compile every time */
 	const char *seccomp_arches[MAX_SECCOMP_ARCHES];
@@ -88,6 +89,7 @@ void setup_rootfs(const struct spec *s);
 void enter_rootfs(const struct spec *s);
 void mask_paths(void);
 void make_workdir(const char *cwd);
+void make_rootfs_readonly(void);
 
 /* ---- rn-process.c: the process's identity and privileges, then exec ------------------------ */
 

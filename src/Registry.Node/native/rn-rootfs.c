@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -265,4 +266,28 @@ void make_workdir(const char *cwd)
 				break;
 		}
 	}
+}
+
+/*
+ * --read-only: the root mount becomes read-only, after the working directory and every mount target
+ * were made. A bind remount sets all of the mount's flags, so its others (nodev, ...) are kept.
+ * /dev, /dev/shm, /proc, /sys, the volumes and tmpfs mounts are mounts of their own: unchanged.
+ */
+void make_rootfs_readonly(void)
+{
+	static const struct {
+		unsigned long st, ms;
+	} kept[] = {
+		{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+		{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+	};
+	struct statvfs st;
+	if (statvfs("/", &st) < 0)
+		FAIL_ERRNO("read the root filesystem's mount flags");
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		if (st.f_flag & kept[i].st)
+			flags |= kept[i].ms;
+	if (mount(NULL, "/", NULL, flags, NULL) < 0)
+		FAIL_ERRNO("make the root filesystem read-only");
 }

@@ -6,7 +6,7 @@
  *   with network=bridge: bridge_netns, bridge_name, bridge_veth, bridge_address, bridge_gateway
  *   (rn-net.c); volumes: mount (bind|tmpfs; starts an entry) followed by its mount_source,
  *   mount_target and mount_options (comma-separated: "ro", and for tmpfs its size= and mode=);
- *   no_new_privs (0|1); the seccomp filter: seccomp_default, seccomp_arch, seccomp_flag,
+ *   no_new_privs (0|1), readonly_rootfs (0|1); the seccomp filter: seccomp_default, seccomp_arch, seccomp_flag,
  *   seccomp_rule and seccomp_cache (rn-seccomp.c says how), none for an unconfined container;
  *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup,
  *   no_new_privs and the seccomp entries: those of the container.
@@ -154,6 +154,10 @@ const char *read_spec(const char *path, struct spec *s)
 			if (parse_number(v, 1, &n))
 				return "no_new_privs must be 0 or 1";
 			s->no_new_privs = (int)n;
+		} else if (!strcmp(p, "readonly_rootfs")) {
+			if (parse_number(v, 1, &n))
+				return "readonly_rootfs must be 0 or 1";
+			s->readonly_rootfs = (int)n;
 		} else if (!strcmp(p, "seccomp_default")) {
 			s->seccomp_default = v;
 		} else if (!strcmp(p, "seccomp_cache")) {

@@ -6,6 +6,7 @@
  *   syscall-probe keyctl        add_key, then keyctl(KEYCTL_JOIN_SESSION_KEYRING)
  *   syscall-probe personality   personality(ADDR_NO_RANDOMIZE), then the query personality(0xffffffff)
  *   syscall-probe clone3        clone3 with no flags (the child exits at once)
+ *   syscall-probe ids           "uid=U euid=E": the real and effective user ids (for a setuid copy)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +45,7 @@ static void report_child(const char *name, long pid)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: syscall-probe keyctl|personality|clone3\n");
+		fprintf(stderr, "usage: syscall-probe keyctl|personality|clone3|ids\n");
 		return 2;
 	}
 	const char *what = argv[1];
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 		memset(&args, 0, sizeof args);
 		args.exit_signal = SIGCHLD;
 		report_child("clone3", syscall(SYS_clone3, &args, sizeof args));
+	} else if (!strcmp(what, "ids")) {
+		printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
 	} else {
 		fprintf(stderr, "syscall-probe: unknown probe %s\n", what);
 		return 2;
