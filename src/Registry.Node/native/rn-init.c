@@ -46,6 +46,7 @@
  *   rn-supervise.c  a detached container's supervisor: restarts, state.json
  *   rn-log.c        container.log in docker's json-file format
  *   rn-exec.c       --exec: a process in a running container
+ *   rn-sealed.c     rn-init runs from a sealed copy of itself (CVE-2019-5736), not dumpable
  *   rn-net.c        the bridge, a container's veth, the port forwarder
  */
 #define _GNU_SOURCE
@@ -134,6 +135,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	/* The modes whose processes enter a container run from a sealed copy, not dumpable (rn-sealed.c). */
+	if (argc < 2 || (strcmp(argv[1], "--bridge") && strcmp(argv[1], "--forward"))) {
+		run_from_sealed_copy(argv);
+		make_undumpable();
+	}
 	if (argc == 3 && !strcmp(argv[1], "--exec"))
 		return exec_main(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "--bridge")) {

@@ -136,6 +136,12 @@ struct supervision {
 
 int supervise(const struct spec *s, const struct supervision *sup);
 
+/* ---- rn-sealed.c: what a container can see of rn-init ------------------------------------ */
+
+/* Re-executes from a sealed memfd copy unless already running from one. */
+void run_from_sealed_copy(char **argv);
+void make_undumpable(void);
+
 /* ---- rn-exec.c ------------------------------------------------------------------------------ */
 
 int exec_main(const char *spec_path);
