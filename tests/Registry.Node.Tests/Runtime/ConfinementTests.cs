@@ -13,16 +13,6 @@ public sealed class ConfinementTests(RuntimeImageFixture fixture) : IClassFixtur
 {
     private const string Image = RuntimeImageFixture.Reference;
 
-    /// <summary>docker's default set: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, SETPCAP,
-    /// NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP.</summary>
-    private const string DockerDefaultCaps = "00000000a80425fb";
-
-    [Fact]
-    public async Task The_default_capabilities_are_dockers()
-    {
-        Assert.Equal(DockerDefaultCaps, await CapEffAsync());
-    }
-
     [Fact]
     public async Task Cap_drop_takes_a_capability_away()
     {
