@@ -98,6 +98,7 @@ internal static class ContainerTable
         WriteList(json, "CapDrop", config.CapDrop);
         json.WriteBoolean("ReadonlyRootfs", config.ReadonlyRootfs);
         WriteList(json, "SecurityOpt", config.SecurityOpt);
+        json.WriteString("UsernsMode", config.UsernsMode ?? "");
         json.WriteEndObject();
     }
 

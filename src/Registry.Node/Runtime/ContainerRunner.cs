@@ -104,6 +104,8 @@ public sealed partial class ContainerRunner
                 CapAdd = request.CapAdd.Count > 0 ? request.CapAdd : null,
                 CapDrop = request.CapDrop.Count > 0 ? request.CapDrop : null,
                 ReadonlyRootfs = request.ReadOnlyRootfs,
+                UsernsMode = security.Userns is null ? null : "remap",
+                UsernsRemap = security.Userns?.ToString(),
             });
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);

@@ -63,6 +63,12 @@ public sealed record ContainerConfigFile(
 
     /// <summary><c>--read-only</c>.</summary>
     public bool ReadonlyRootfs { get; init; }
+
+    /// <summary>"remap" with user-namespace remapping, else null (docker's HostConfig.UsernsMode).</summary>
+    public string? UsernsMode { get; init; }
+
+    /// <summary>The remapping, HOSTUID:HOSTGID:COUNT.</summary>
+    public string? UsernsRemap { get; init; }
 }
 
 /// <summary>The container's current state: <c>state.json</c>, rewritten whole (temp file + rename) at each change.</summary>

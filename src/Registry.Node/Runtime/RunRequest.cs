@@ -67,6 +67,9 @@ public sealed record RunRequest
 
     /// <summary><c>--read-only</c>: the root filesystem is mounted read-only; /dev, /proc, volumes and tmpfs mounts are not.</summary>
     public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>User-namespace remapping (<c>--userns remap</c>, or the node's default): null runs in the host's user namespace.</summary>
+    internal Security.UsernsMapping? Userns { get; init; }
 }
 
 /// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>

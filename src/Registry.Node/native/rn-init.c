@@ -47,6 +47,7 @@
  *   rn-log.c        container.log in docker's json-file format
  *   rn-exec.c       --exec: a process in a running container
  *   rn-sealed.c     rn-init runs from a sealed copy of itself (CVE-2019-5736), not dumpable
+ *   rn-userns.c     user-namespace remapping
  *   rn-net.c        the bridge, a container's veth, the port forwarder
  */
 #define _GNU_SOURCE
@@ -70,6 +71,12 @@ static int run_foreground(const struct spec *s)
 		status("error %d pipe: %s", EXIT_SETUP, strerror(errno));
 		return EXIT_SETUP;
 	}
+	/* Before the pid namespace: the helper that makes them is a child too (rn-userns.c). */
+	char problem[256];
+	if (s->userns_count && userns_create(s, &container_userns, problem, sizeof problem)) {
+		status("error %d %s", EXIT_SETUP, problem);
+		return EXIT_SETUP;
+	}
 	/* The new pid namespace applies to the children of this process: the next fork is pid 1. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		status("error %d create the pid namespace: %s", EXIT_SETUP, strerror(errno));
@@ -90,6 +97,7 @@ static int run_foreground(const struct spec *s)
 		container_init(s);
 	}
 	close(pipefd[1]);
+	userns_close(&container_userns);
 	child_pid = pid;
 	install_forwarding();
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -10,10 +10,14 @@ namespace Registry.Node.Runtime.Security;
 /// </summary>
 internal sealed record ContainerSecurity(IReadOnlyList<string> Capabilities, bool NoNewPrivileges, SeccompFilter? Seccomp, bool ReadOnlyRootfs)
 {
+    /// <summary>User-namespace remapping, when the container has it.</summary>
+    public UsernsMapping? Userns { get; init; }
+
     /// <summary>The spec keys that carry these settings (an exec copies them from the container's spec).</summary>
     public static readonly IReadOnlySet<string> SpecKeys = new HashSet<string>(StringComparer.Ordinal)
     {
         "cap", "no_new_privs", "seccomp_default", "seccomp_arch", "seccomp_flag", "seccomp_rule", "seccomp_cache",
+        "userns_uid", "userns_gid", "userns_count",
     };
 
     /// <exception cref="ContainerConfigException">A security option or the seccomp profile is not valid.</exception>
@@ -25,7 +29,12 @@ internal sealed record ContainerSecurity(IReadOnlyList<string> Capabilities, boo
         var seccomp = options.SeccompUnconfined
             ? null
             : SeccompFilter.Resolve(options.SeccompProfileJson is { } json ? SeccompProfile.Parse(json) : SeccompProfile.Default, capabilities, platform);
-        return new ContainerSecurity(capabilities, options.NoNewPrivileges, seccomp, request.ReadOnlyRootfs);
+        if (request.Userns is not null && request.Network == NetworkMode.Host)
+        {
+            throw new ContainerConfigException("--network host cannot be used with a remapped user namespace (use --userns host)");
+        }
+
+        return new ContainerSecurity(capabilities, options.NoNewPrivileges, seccomp, request.ReadOnlyRootfs) { Userns = request.Userns };
     }
 
     /// <param name="seccompCache">Where rn-init keeps compiled filters (the node's <c>seccomp/</c>).</param>
@@ -38,6 +47,11 @@ internal sealed record ContainerSecurity(IReadOnlyList<string> Capabilities, boo
 
         yield return ("no_new_privs", NoNewPrivileges ? "1" : "0");
         yield return ("readonly_rootfs", ReadOnlyRootfs ? "1" : "0");
+        foreach (var entry in Userns?.SpecEntries() ?? [])
+        {
+            yield return entry;
+        }
+
         if (Seccomp is null)
         {
             yield break;
