@@ -94,23 +94,30 @@ internal static class ContainerTable
     private static void WriteHostConfig(Utf8JsonWriter json, ContainerConfigFile config)
     {
         json.WriteStartObject("HostConfig");
-        json.WritePropertyName("SecurityOpt");
-        if (config.SecurityOpt is { } options)
-        {
-            json.WriteStartArray();
-            foreach (var option in options)
-            {
-                json.WriteStringValue(option);
-            }
+        WriteList(json, "CapAdd", config.CapAdd);
+        WriteList(json, "CapDrop", config.CapDrop);
+        json.WriteBoolean("ReadonlyRootfs", config.ReadonlyRootfs);
+        WriteList(json, "SecurityOpt", config.SecurityOpt);
+        json.WriteString("UsernsMode", config.UsernsMode ?? "");
+        json.WriteEndObject();
+    }
 
-            json.WriteEndArray();
-        }
-        else
+    private static void WriteList(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
+    {
+        json.WritePropertyName(name);
+        if (values is null)
         {
             json.WriteNullValue();
+            return;
         }
 
-        json.WriteEndObject();
+        json.WriteStartArray();
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
     }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";

@@ -25,8 +25,15 @@ internal static class NodeCli
             Recursive = true,
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(RootVariable) is { Length: > 0 } root ? root : DefaultRoot,
         };
+        var usernsRemapOption = new Option<string?>("--userns-remap")
+        {
+            Description = $"Run containers in a user namespace mapped to START:COUNT of the host's ids, or to a user's /etc/subuid and /etc/subgid ranges (env {Runtime.Security.UsernsMapping.Variable}); run --userns host turns it off",
+            Recursive = true,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(Runtime.Security.UsernsMapping.Variable) is { Length: > 0 } remap ? remap : null,
+        };
         var command = new RootCommand("registry-node: pulls images from an OCI registry and runs them");
         command.Options.Add(rootOption);
+        command.Options.Add(usernsRemapOption);
         var commands = new ImageCommands(rootOption);
         command.Subcommands.Add(commands.Pull());
         command.Subcommands.Add(commands.Images());
@@ -34,7 +41,7 @@ internal static class NodeCli
         command.Subcommands.Add(commands.Prune());
         command.Subcommands.Add(commands.Inspect());
         var (parseArgs, containerCommand) = RunCommand.SplitAtImage(args);
-        command.Subcommands.Add(new RunCommand(rootOption).Create(containerCommand));
+        command.Subcommands.Add(new RunCommand(rootOption, usernsRemapOption).Create(containerCommand));
         var (execParseArgs, execCommand) = ContainerCommands.SplitAtContainer(args);
         var containers = new ContainerCommands(rootOption);
         command.Subcommands.Add(containers.Ps());

@@ -14,7 +14,7 @@ namespace Registry.Node.Cli;
 /// like <c>docker run</c>. It exits with the container's exit code; 125 when registry-node
 /// itself fails, 126 when the command cannot be invoked, 127 when it is not found.
 /// </summary>
-internal sealed partial class RunCommand(Option<string> rootOption)
+internal sealed partial class RunCommand(Option<string> rootOption, Option<string?> usernsRemapOption)
 {
     // Options that take a value: needed to find IMAGE, after which every token is the container's.
     private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal)
@@ -22,7 +22,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         "--root", "--name", "-e", "--env", "-w", "--workdir", "-u", "--user", "--entrypoint", "--hostname",
         "-m", "--memory", "--cpus", "--pids-limit", "--network", "--net", "--platform",
         "--restart",
-        "-v", "--volume", "--tmpfs", "-p", "--publish", "--security-opt",
+        "-v", "--volume", "--tmpfs", "-p", "--publish", "--security-opt", "--cap-add", "--cap-drop", "--userns", "--userns-remap",
     };
 
     private readonly Option<bool> _remove = new("--rm") { Description = "Remove the container when it exits" };
@@ -41,7 +41,11 @@ internal sealed partial class RunCommand(Option<string> rootOption)
     private readonly Option<string> _restart = new("--restart") { Description = "no, on-failure[:N] or always", DefaultValueFactory = _ => "no" };
     private readonly Option<string[]> _volumes = new("--volume", "-v") { Description = "Mount a named volume or a host path (NAME:/path[:ro], /host/path:/path[:ro])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
     private readonly Option<string[]> _tmpfs = new("--tmpfs") { Description = "Mount a tmpfs (/path[:size=64m,mode=1777])", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
-    private readonly Option<string[]> _securityOpt = new("--security-opt") { Description = "Security options: seccomp=unconfined, seccomp=PROFILE.json (docker's profile format)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _securityOpt = new("--security-opt") { Description = "Security options: seccomp=unconfined, seccomp=PROFILE.json (docker's profile format), no-new-privileges[=true|false]", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _capAdd = new("--cap-add") { Description = "Add a Linux capability (NAME, CAP_NAME or ALL)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string[]> _capDrop = new("--cap-drop") { Description = "Drop a Linux capability (NAME, CAP_NAME or ALL)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+    private readonly Option<bool> _readOnly = new("--read-only") { Description = "Mount the container's root filesystem read-only" };
+    private readonly Option<string?> _userns = new("--userns") { Description = "remap: a user namespace mapped as --userns-remap says (the default when it is set); host: the host's" };
     private readonly Option<string[]> _publish = new("--publish", "-p") { Description = "Publish a port on the host's 127.0.0.1 (HOSTPORT:CONTAINERPORT[/tcp]; bridge network)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
 
     /// <summary>
@@ -92,7 +96,7 @@ internal sealed partial class RunCommand(Option<string> rootOption)
         var image = new Argument<string>("IMAGE") { Description = "The image to run; pulled if it is not here" };
         var command = new Command("run", "Run a command in a new container (foreground), like docker run")
         {
-            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, _volumes, _tmpfs, _publish, _securityOpt, image,
+            _remove, _name, _env, _workdir, _user, _entrypoint, _hostname, _memory, _cpus, _pidsLimit, _network, _platform, _detach, _restart, _volumes, _tmpfs, _publish, _securityOpt, _capAdd, _capDrop, _readOnly, _userns, image,
         };
         command.SetAction((parsed, ct) => RunGuardedAsync(parsed, parsed.GetValue(image)!, containerCommand, ct));
         return command;
@@ -197,6 +201,24 @@ internal sealed partial class RunCommand(Option<string> rootOption)
             Mounts = [.. (parsed.GetValue(_volumes) ?? []).Select(MountRequest.ParseVolume), .. (parsed.GetValue(_tmpfs) ?? []).Select(MountRequest.ParseTmpfs)],
             Ports = [.. (parsed.GetValue(_publish) ?? []).Select(PortMapping.Parse)],
             SecurityOpt = SecurityOptions.LoadProfileFiles(parsed.GetValue(_securityOpt) ?? []),
+            CapAdd = parsed.GetValue(_capAdd) ?? [],
+            CapDrop = parsed.GetValue(_capDrop) ?? [],
+            ReadOnlyRootfs = parsed.GetValue(_readOnly),
+            Userns = ParseUserns(parsed),
+        };
+    }
+
+    /// <summary><c>--userns</c>: remap (the default when the node remaps) or host.</summary>
+    private UsernsMapping? ParseUserns(ParseResult parsed)
+    {
+        var remap = parsed.GetValue(usernsRemapOption);
+        return parsed.GetValue(_userns) switch
+        {
+            "host" => null,
+            null or "" when remap is null => null,
+            null or "" or "remap" when remap is not null => UsernsMapping.Parse(remap),
+            "remap" => throw new UsageException($"--userns remap needs the node's mapping: --userns-remap START:COUNT|USER or {UsernsMapping.Variable}"),
+            var other => throw new UsageException($"invalid --userns \"{other}\": remap or host"),
         };
     }
 

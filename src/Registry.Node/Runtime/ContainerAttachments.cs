@@ -99,7 +99,13 @@ internal sealed class ContainerAttachments : IAsyncDisposable
                     switch (mount.Kind)
                     {
                         case MountKind.Volume:
-                            volumes.Create(mount.Source);
+                            // A volume made for a remapped container belongs to its root, as with docker's userns-remap.
+                            if (volumes.Create(mount.Source) && request.Userns is { } userns
+                                && RuntimeSyscalls.lchown(volumes.DataPath(mount.Source), userns.HostUid, userns.HostGid) != 0)
+                            {
+                                throw new IOException($"cannot give volume {mount.Source} to the container's root (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+                            }
+
                             attachments.AddMount("bind", volumes.DataPath(mount.Source), mount.Target, options);
                             break;
                         case MountKind.Bind:

@@ -86,7 +86,7 @@ public sealed partial class ContainerRunner
         var process = ProcessSpecResolver.Resolve(config, request, hostname, new ImageRootFiles(layersTopFirst));
         request.Limits.EnsureValid(Environment.ProcessorCount);
         ContainerAttachments.Validate(request);
-        var security = ContainerSecurity.Resolve(request.SecurityOpt, SeccompPlatform.Host);
+        var security = ContainerSecurity.Resolve(request, SeccompPlatform.Host);
 
         // --- create ---
         var paths = _containers.Create(id, name);
@@ -101,6 +101,11 @@ public sealed partial class ContainerRunner
                 request.Limits.PidsMax, request.Remove, Time.GetUtcNow(), request.Restart.ToString())
             {
                 SecurityOpt = request.SecurityOpt.Count > 0 ? request.SecurityOpt : null,
+                CapAdd = request.CapAdd.Count > 0 ? request.CapAdd : null,
+                CapDrop = request.CapDrop.Count > 0 ? request.CapDrop : null,
+                ReadonlyRootfs = request.ReadOnlyRootfs,
+                UsernsMode = security.Userns is null ? null : "remap",
+                UsernsRemap = security.Userns?.ToString(),
             });
             ContainerStore.WriteState(paths, new ContainerStateFile());
             cgroup = cgroups.Create(id, request.Limits);

@@ -55,6 +55,20 @@ public sealed record ContainerConfigFile(
 {
     /// <summary><c>--security-opt</c> as given (a seccomp profile's JSON in place of its path), as docker's HostConfig.SecurityOpt.</summary>
     public IReadOnlyList<string>? SecurityOpt { get; init; }
+
+    /// <summary><c>--cap-add</c> and <c>--cap-drop</c> as given.</summary>
+    public IReadOnlyList<string>? CapAdd { get; init; }
+
+    public IReadOnlyList<string>? CapDrop { get; init; }
+
+    /// <summary><c>--read-only</c>.</summary>
+    public bool ReadonlyRootfs { get; init; }
+
+    /// <summary>"remap" with user-namespace remapping, else null (docker's HostConfig.UsernsMode).</summary>
+    public string? UsernsMode { get; init; }
+
+    /// <summary>The remapping, HOSTUID:HOSTGID:COUNT.</summary>
+    public string? UsernsRemap { get; init; }
 }
 
 /// <summary>The container's current state: <c>state.json</c>, rewritten whole (temp file + rename) at each change.</summary>

@@ -59,6 +59,17 @@ public sealed record RunRequest
 
     /// <summary><c>--security-opt</c>, with a seccomp profile's JSON in place of its path (Security/SecurityOptions.cs).</summary>
     public IReadOnlyList<string> SecurityOpt { get; init; } = [];
+
+    /// <summary><c>--cap-add</c> and <c>--cap-drop</c>: names with or without <c>CAP_</c>, or <c>ALL</c> (Security/Capabilities.cs).</summary>
+    public IReadOnlyList<string> CapAdd { get; init; } = [];
+
+    public IReadOnlyList<string> CapDrop { get; init; } = [];
+
+    /// <summary><c>--read-only</c>: the root filesystem is mounted read-only; /dev, /proc, volumes and tmpfs mounts are not.</summary>
+    public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>User-namespace remapping (<c>--userns remap</c>, or the node's default): null runs in the host's user namespace.</summary>
+    internal Security.UsernsMapping? Userns { get; init; }
 }
 
 /// <summary>A container's process, fully resolved: what rn-init is told to run.</summary>

@@ -36,6 +36,9 @@ internal static partial class RuntimeSyscalls
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lchown(string path, uint owner, uint group);
+
     /// <summary>
     /// Bytes from the kernel's CSPRNG. RandomNumberGenerator would do, but on Linux it loads and
     /// initialises OpenSSL, several milliseconds of every run's start for 32 bytes.

@@ -58,14 +58,16 @@ void container_init(const struct spec *s)
 	umask(0);
 
 	join_cgroups(s); /* first, so that everything after is accounted */
-	int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-	if (strcmp(s->network, "host"))
-		flags |= CLONE_NEWNET;
+	int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
+	if (s->userns_count)
+		userns_join_namespaces(&container_userns); /* network, UTS and IPC: the user namespace's */
+	else
+		flags |= CLONE_NEWUTS | CLONE_NEWIPC | (strcmp(s->network, "host") ? CLONE_NEWNET : 0);
 	if (unshare(flags) < 0)
 		FAIL_ERRNO("create namespaces");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		FAIL_ERRNO("make mounts private");
-	if (flags & CLONE_NEWNET)
+	if (strcmp(s->network, "host"))
 		loopback_up();
 	if (!strcmp(s->network, "bridge") && rn_attach_veth(&s->bridge) < 0)
 		fail(EXIT_SETUP, "bridge network: %s", rn_net_error());
@@ -74,7 +76,9 @@ void container_init(const struct spec *s)
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
 		FAIL_ERRNO("sethostname");
 	mask_paths();
-	make_workdir(s->cwd);
+	make_workdir(s);
+	if (s->readonly_rootfs)
+		make_rootfs_readonly();
 	set_user_and_capabilities(s);
 	exec_command(s);
 }
@@ -82,6 +86,7 @@ void container_init(const struct spec *s)
 /* ---- what every monitor shares: starting pid 1, passing signals on ------------------------ */
 
 volatile sig_atomic_t child_pid;
+struct userns_set container_userns = {-1, -1, -1, -1};
 
 static void forward_signal(int sig)
 {
@@ -98,8 +103,15 @@ pid_t spawn_container(const struct spec *s, int out, int err, char *message, siz
 {
 	int pipefd[2];
 	message[0] = '\0';
+	char problem[256];
+	/* A restart gets fresh namespaces, the user namespace's too. */
+	if (s->userns_count && userns_create(s, &container_userns, problem, sizeof problem)) {
+		snprintf(message, size, "%d\t%s", EXIT_SETUP, problem);
+		return -1;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		snprintf(message, size, "%d\tpipe: %s", EXIT_SETUP, strerror(errno));
+		userns_close(&container_userns);
 		return -1;
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
@@ -107,6 +119,7 @@ pid_t spawn_container(const struct spec *s, int out, int err, char *message, siz
 		snprintf(message, size, "%d\tclone: %s", EXIT_SETUP, strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
+		userns_close(&container_userns);
 		return -1;
 	}
 	if (pid == 0) {
@@ -117,6 +130,7 @@ pid_t spawn_container(const struct spec *s, int out, int err, char *message, siz
 		container_init(s);
 	}
 	close(pipefd[1]);
+	userns_close(&container_userns);
 	size_t got = read_failure(pipefd[0], message, size);
 	close(pipefd[0]);
 	if (got == 0)

@@ -49,6 +49,15 @@ int exec_main(const char *spec_path)
 			return EXIT_SETUP;
 		}
 	}
+	/* Remapped, the process joins the container's user namespace last, as pid 1 did. */
+	if (s.userns_count) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)s.exec_pid);
+		if ((userns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			fprintf(stderr, "rn-init: the container is not running (%s: %s)\n", path, strerror(errno));
+			return EXIT_SETUP;
+		}
+	}
 	if (setns(fds[5], CLONE_NEWPID) < 0) {
 		fprintf(stderr, "rn-init: join the pid namespace: %s\n", strerror(errno));
 		return EXIT_SETUP;

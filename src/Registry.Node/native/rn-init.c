@@ -6,8 +6,8 @@
  * (runc has the same problem with Go and solves it with nsexec, C that runs before the Go
  * runtime). util-linux's unshare/nsenter would do part of it, but:
  *   - order of operations: the container needs join-cgroup -> new namespaces -> private mounts
- *     -> overlay -> /proc,/dev,/sys -> pivot_root -> hostname -> masked paths -> no_new_privs
- *     -> user and capabilities -> exec, in that order, in one process that then IS pid 1;
+ *     -> overlay -> /proc,/dev,/sys -> pivot_root -> hostname -> masked paths -> read-only root
+ *     -> no_new_privs -> seccomp -> user and capabilities -> exec, in that order, in one process that then IS pid 1;
  *     unshare(1) would need a chain of further programs (mount, pivot_root, setpriv, ...) each
  *     with its own exec, and every one of them would have to exist on the host;
  *   - startup cost: one small C process (about 3.5 ms here) instead of several execs;
@@ -46,6 +46,8 @@
  *   rn-supervise.c  a detached container's supervisor: restarts, state.json
  *   rn-log.c        container.log in docker's json-file format
  *   rn-exec.c       --exec: a process in a running container
+ *   rn-sealed.c     rn-init runs from a sealed copy of itself (CVE-2019-5736), not dumpable
+ *   rn-userns.c     user-namespace remapping
  *   rn-net.c        the bridge, a container's veth, the port forwarder
  */
 #define _GNU_SOURCE
@@ -69,6 +71,12 @@ static int run_foreground(const struct spec *s)
 		status("error %d pipe: %s", EXIT_SETUP, strerror(errno));
 		return EXIT_SETUP;
 	}
+	/* Before the pid namespace: the helper that makes them is a child too (rn-userns.c). */
+	char problem[256];
+	if (s->userns_count && userns_create(s, &container_userns, problem, sizeof problem)) {
+		status("error %d %s", EXIT_SETUP, problem);
+		return EXIT_SETUP;
+	}
 	/* The new pid namespace applies to the children of this process: the next fork is pid 1. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		status("error %d create the pid namespace: %s", EXIT_SETUP, strerror(errno));
@@ -89,6 +97,7 @@ static int run_foreground(const struct spec *s)
 		container_init(s);
 	}
 	close(pipefd[1]);
+	userns_close(&container_userns);
 	child_pid = pid;
 	install_forwarding();
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -134,6 +143,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	/* The modes whose processes enter a container run from a sealed copy, not dumpable (rn-sealed.c). */
+	if (argc < 2 || (strcmp(argv[1], "--bridge") && strcmp(argv[1], "--forward"))) {
+		run_from_sealed_copy(argv);
+		make_undumpable();
+	}
 	if (argc == 3 && !strcmp(argv[1], "--exec"))
 		return exec_main(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "--bridge")) {

@@ -47,6 +47,10 @@ struct spec {
 	gid_t gid;
 	uint64_t keep_caps;
 	int no_new_privs;
+	int readonly_rootfs;
+	uid_t userns_uid; /* with userns_count > 0: the host ids of the container's 0 (rn-userns.c) */
+	gid_t userns_gid;
+	unsigned long userns_count;
 	const char *seccomp_default; /* NULL: no filter (unconfined) */
 	const char *seccomp_cache;   /* where compiled filters are kept; NULL: compile every time */
 	const char *seccomp_arches[MAX_SECCOMP_ARCHES];
@@ -87,7 +91,8 @@ const char *spec_env(const struct spec *s, const char *name);
 void setup_rootfs(const struct spec *s);
 void enter_rootfs(const struct spec *s);
 void mask_paths(void);
-void make_workdir(const char *cwd);
+void make_workdir(const struct spec *s);
+void make_rootfs_readonly(void);
 
 /* ---- rn-process.c: the process's identity and privileges, then exec ------------------------ */
 
@@ -104,6 +109,7 @@ void seccomp_apply(void);
 /* ---- rn-container.c: the init sequence, and what every monitor shares --------------------- */
 
 extern volatile sig_atomic_t child_pid;
+extern struct userns_set container_userns; /* made by the monitor for each start */
 
 void join_cgroups(const struct spec *s);
 /* Forks pid 1 of a new pid namespace; returns its pid, or -1 with "CODE\tmessage" in MESSAGE. */
@@ -133,6 +139,26 @@ struct supervision {
 };
 
 int supervise(const struct spec *s, const struct supervision *sup);
+
+/* ---- rn-userns.c: user-namespace remapping ----------------------------------------------- */
+
+struct userns_set {
+	int user, net, uts, ipc; /* -1 when not made (net with --network host) */
+};
+
+extern int userns_fd; /* the user namespace the container's process joins last, -1 if none */
+/* In the monitor: the user namespace and the network, UTS and IPC namespaces it owns. */
+const char *userns_create(const struct spec *s, struct userns_set *out, char *error, size_t size);
+void userns_close(struct userns_set *set);
+void userns_join_namespaces(const struct userns_set *set);
+void userns_enter(void);
+void userns_idmapped_lowers(const struct spec *s, const char *dir);
+
+/* ---- rn-sealed.c: what a container can see of rn-init ------------------------------------ */
+
+/* Re-executes from a sealed memfd copy unless already running from one. */
+void run_from_sealed_copy(char **argv);
+void make_undumpable(void);
 
 /* ---- rn-exec.c ------------------------------------------------------------------------------ */
 

@@ -17,6 +17,8 @@
 
 void set_user_and_capabilities(const struct spec *s)
 {
+	/* Remapped: from here on, ids and capabilities are the user namespace's (rn-userns.c). */
+	userns_enter();
 	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL_ERRNO("set no_new_privs");
 	/* Without no_new_privs the kernel loads a filter only for a holder of CAP_SYS_ADMIN: before it goes. */
@@ -41,6 +43,9 @@ void set_user_and_capabilities(const struct spec *s)
 	/* A uid other than 0 loses every permitted and effective capability here, as with docker. */
 	if (setresuid(s->uid, s->uid, s->uid) < 0)
 		FAIL_ERRNO("setuid %u", (unsigned)s->uid);
+	/* A change of ids clears the parent-death signal: set it again, so the container still dies with its monitor. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		FAIL_ERRNO("set the parent-death signal");
 	struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2];
 	memset(data, 0, sizeof data);

@@ -130,7 +130,8 @@ static int has_option(const char *options, const char *wanted)
 	return 0;
 }
 
-static void mount_volume(int root, const struct volume_mount *m)
+/* OWNER: "" or ",uid=U,gid=G", the tmpfs' owner for a remapped container. */
+static void mount_volume(int root, const struct volume_mount *m, const char *owner)
 {
 	const char *target = m->target + strspn(m->target, "/");
 	int readonly = has_option(m->options, "ro");
@@ -148,6 +149,9 @@ static void mount_volume(int root, const struct volume_mount *m)
 			if (used >= sizeof data)
 				fail(EXIT_SETUP, "tmpfs options for %s are too long", m->target);
 		}
+		used += (size_t)snprintf(data + used, sizeof data - used, "%s", used ? owner : owner + (*owner == ','));
+		if (used >= sizeof data)
+			fail(EXIT_SETUP, "tmpfs options for %s are too long", m->target);
 		int fd = open_dir_in_root(root, target);
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 		if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (readonly ? MS_RDONLY : 0), data) < 0)
@@ -183,34 +187,52 @@ static void mount_volume(int root, const struct volume_mount *m)
 
 void setup_rootfs(const struct spec *s)
 {
-	/* Lower dirs relative to overlay_base keep the option string short for many layers. */
+	/* Lower dirs relative to overlay_base keep the option string short for many layers; remapped,
+	 * the layers are idmapped mounts on 0, 1, ... in a staging tmpfs on the mount point itself. */
 	static char options[65536];
 	size_t used = (size_t)snprintf(options, sizeof options, "lowerdir=");
-	for (int i = 0; i < s->nlowers; i++)
-		used += (size_t)snprintf(options + used, sizeof options - used, "%s%s", i ? ":" : "", s->lowers[i]);
+	for (int i = 0; i < s->nlowers; i++) {
+		if (s->userns_count)
+			used += (size_t)snprintf(options + used, sizeof options - used, "%s%d", i ? ":" : "", i);
+		else
+			used += (size_t)snprintf(options + used, sizeof options - used, "%s%s", i ? ":" : "", s->lowers[i]);
+	}
 	used += (size_t)snprintf(options + used, sizeof options - used, ",upperdir=%s,workdir=%s", s->upper, s->work);
 	if (used >= sizeof options)
 		fail(EXIT_SETUP, "overlay options too long");
-	if (chdir(s->overlay_base) < 0)
-		FAIL_ERRNO("chdir to %s", s->overlay_base);
+	if (s->userns_count) {
+		userns_idmapped_lowers(s, s->rootfs);
+		/* The container's root directory is the upper one's: its root owns it, as with docker's userns-remap. */
+		if (chown(s->upper, s->userns_uid, s->userns_gid) < 0)
+			FAIL_ERRNO("give the upper directory to the container's root");
+	}
+	if (chdir(s->userns_count ? s->rootfs : s->overlay_base) < 0)
+		FAIL_ERRNO("chdir to the layers");
 	if (mount("overlay", s->rootfs, "overlay", MS_NODEV, options) < 0)
 		FAIL_ERRNO("mount the overlay root filesystem (is overlayfs available?)");
+
+	/* Remapped, the tmpfs mounts belong to the container's root and /dev/pts' tty group is its 5. */
+	char owner[64] = "", dev_options[128], pts_options[128];
+	if (s->userns_count)
+		snprintf(owner, sizeof owner, ",uid=%lu,gid=%lu", (unsigned long)s->userns_uid, (unsigned long)s->userns_gid);
+	snprintf(dev_options, sizeof dev_options, "mode=755,size=65536k%s", owner);
+	snprintf(pts_options, sizeof pts_options, "newinstance,ptmxmode=0666,mode=0620,gid=%lu",
+		 (unsigned long)(s->userns_count ? s->userns_gid + 5 : 5));
 
 	int root = open(s->rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (root < 0)
 		FAIL_ERRNO("open the root filesystem");
 	unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	mount_in_root(root, "proc", "proc", "proc", common, NULL);
-	mount_in_root(root, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k");
+	mount_in_root(root, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, dev_options);
 	make_devices(root);
-	mount_in_root(root, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-		      "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	mount_in_root(root, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts_options);
 	mount_in_root(root, "dev/shm", "shm", "tmpfs", common, "mode=1777,size=65536k");
 	mount_in_root(root, "dev/mqueue", "mqueue", "mqueue", common, NULL);
 	/* A fresh sysfs shows the container's network namespace (or the host's with --network host). */
 	mount_in_root(root, "sys", "sysfs", "sysfs", common | MS_RDONLY, NULL);
 	for (int i = 0; i < s->nmounts; i++)
-		mount_volume(root, &s->mounts[i]);
+		mount_volume(root, &s->mounts[i], owner);
 	close(root);
 }
 
@@ -255,20 +277,49 @@ void mask_paths(void)
 	}
 }
 
-void make_workdir(const char *cwd)
+void make_workdir(const struct spec *s)
 {
-	/* Like docker: a WORKDIR the image lacks is created (as root, before the user changes). */
+	/* Like docker: a WORKDIR the image lacks is created (as root, before the user changes; remapped,
+	 * owned by the container's root). */
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s", cwd);
+	snprintf(path, sizeof path, "%s", s->cwd);
 	for (char *p = path + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 			*p = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			if (mkdir(path, 0755) == 0) {
+				if (s->userns_count && chown(path, s->userns_uid, s->userns_gid) < 0)
+					FAIL_ERRNO("give the working directory %s to the container's root", path);
+			} else if (errno != EEXIST) {
 				FAIL_ERRNO("create the working directory %s", path);
+			}
 			*p = saved;
 			if (!saved)
 				break;
 		}
 	}
+}
+
+/*
+ * --read-only: the root mount becomes read-only, after the working directory and every mount target
+ * were made. A bind remount sets all of the mount's flags, so its others (nodev, ...) are kept.
+ * /dev, /dev/shm, /proc, /sys, the volumes and tmpfs mounts are mounts of their own: unchanged.
+ */
+void make_rootfs_readonly(void)
+{
+	static const struct {
+		unsigned long st, ms;
+	} kept[] = {
+		{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+		{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+	};
+	struct statvfs st;
+	if (statvfs("/", &st) < 0)
+		FAIL_ERRNO("read the root filesystem's mount flags");
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		if (st.f_flag & kept[i].st)
+			flags |= kept[i].ms;
+	if (mount(NULL, "/", NULL, flags, NULL) < 0)
+		FAIL_ERRNO("make the root filesystem read-only");
 }

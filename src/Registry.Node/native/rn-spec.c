@@ -6,10 +6,11 @@
  *   with network=bridge: bridge_netns, bridge_name, bridge_veth, bridge_address, bridge_gateway
  *   (rn-net.c); volumes: mount (bind|tmpfs; starts an entry) followed by its mount_source,
  *   mount_target and mount_options (comma-separated: "ro", and for tmpfs its size= and mode=);
- *   no_new_privs (0|1); the seccomp filter: seccomp_default, seccomp_arch, seccomp_flag,
+ *   no_new_privs (0|1), readonly_rootfs (0|1); userns_uid, userns_gid and userns_count (the
+ *   container's ids 0.. are the host's userns_uid.. and userns_gid..: rn-userns.c); the seccomp filter: seccomp_default, seccomp_arch, seccomp_flag,
  *   seccomp_rule and seccomp_cache (rn-seccomp.c says how), none for an unconfined container;
  *   for --exec: pid (the container's pid 1 on the host), uid, gid, group, env, cwd, arg, cap, cgroup,
- *   no_new_privs and the seccomp entries: those of the container.
+ *   no_new_privs, the userns and the seccomp entries: those of the container.
  * NUL is the one byte no argument, variable or path can hold, so nothing needs quoting. The whole
  * spec is validated here, before anything touches the system.
  */
@@ -154,6 +155,22 @@ const char *read_spec(const char *path, struct spec *s)
 			if (parse_number(v, 1, &n))
 				return "no_new_privs must be 0 or 1";
 			s->no_new_privs = (int)n;
+		} else if (!strcmp(p, "userns_uid")) {
+			if (parse_number(v, UINT32_MAX - 1, &n) || n == 0)
+				return "bad userns_uid";
+			s->userns_uid = (uid_t)n;
+		} else if (!strcmp(p, "userns_gid")) {
+			if (parse_number(v, UINT32_MAX - 1, &n) || n == 0)
+				return "bad userns_gid";
+			s->userns_gid = (gid_t)n;
+		} else if (!strcmp(p, "userns_count")) {
+			if (parse_number(v, UINT32_MAX, &n) || n == 0)
+				return "bad userns_count";
+			s->userns_count = n;
+		} else if (!strcmp(p, "readonly_rootfs")) {
+			if (parse_number(v, 1, &n))
+				return "readonly_rootfs must be 0 or 1";
+			s->readonly_rootfs = (int)n;
 		} else if (!strcmp(p, "seccomp_default")) {
 			s->seccomp_default = v;
 		} else if (!strcmp(p, "seccomp_cache")) {
@@ -179,6 +196,8 @@ const char *read_spec(const char *path, struct spec *s)
 		}
 	}
 	/* Validate everything before touching the system. */
+	if (s->userns_count && (!s->userns_uid || !s->userns_gid))
+		return "userns_count without userns_uid and userns_gid";
 	if (!s->seccomp_default && (s->nseccomp_arches || s->nseccomp_flags || s->nseccomp_rules))
 		return "seccomp entries without seccomp_default";
 	if (s->exec_pid)

@@ -239,6 +239,33 @@ public sealed class ContainerLifecycleTests(RuntimeImageFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task A_non_root_containers_process_dies_with_its_supervisor_too()
+    {
+        // Taking another uid clears a process's parent-death signal: pid 1 must have it set again afterwards.
+        var name = NewName("pdeath");
+        (await fixture.RunAsync("run", "-d", "-u", "1000", "--name", name, Image, "sh", "-c", Forever)).EnsureSuccess();
+        try
+        {
+            using var running = await WaitForStatusAsync(name, "running");
+            var pid = running.RootElement.GetProperty("pid").GetInt32();
+
+            Process.GetProcessById(running.RootElement.GetProperty("monitorPid").GetInt32()).Kill();
+            var gone = false;
+            for (var i = 0; i < 50 && !gone; i++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+                gone = !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Trim().StartsWith('Z');
+            }
+
+            Assert.True(gone, $"pid 1 of {name} ({pid}) outlived its supervisor");
+        }
+        finally
+        {
+            await fixture.RunAsync("rm", "-f", name);
+        }
+    }
+
+    [Fact]
     public async Task Run_d_rm_removes_the_container_when_it_exits()
     {
         var name = NewName("drm-exit");

@@ -51,12 +51,15 @@ public sealed class RuntimeImageFixture : IAsyncLifetime, IDisposable
     }
 
     /// <summary><c>registry-node --root ROOT ARGS…</c>.</summary>
-    public Task<ProcessResult> RunAsync(params string[] arguments) =>
+    public Task<ProcessResult> RunAsync(params string[] arguments) => RunWithEnvironmentAsync(new Dictionary<string, string?>(), arguments);
+
+    /// <summary><c>registry-node --root ROOT ARGS…</c> with these environment variables too.</summary>
+    public Task<ProcessResult> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         ProcessRunner.RunAsync(
             NodeCliProcess.Executable,
             ["--root", Root, .. arguments],
             TimeSpan.FromMinutes(2),
-            new Dictionary<string, string?> { ["DOCKER_CONFIG"] = _directory.Combine("docker"), ["REGISTRY_NODE_ROOT"] = null });
+            new Dictionary<string, string?>(environment) { ["DOCKER_CONFIG"] = _directory.Combine("docker"), ["REGISTRY_NODE_ROOT"] = null });
 
     /// <summary>The directory of the container named <paramref name="name"/>.</summary>
     public string ContainerDirectory(string name)

@@ -5,17 +5,19 @@ namespace Registry.Node.Runtime.Security;
 /// <summary>
 /// <c>--security-opt</c> values, as docker takes them: <c>seccomp=unconfined</c>, <c>seccomp=PROFILE.json</c>
 /// (the CLI puts the file's JSON in place of its path, as docker's does, so the container's settings hold
-/// the profile itself and <c>inspect</c> shows it).
+/// the profile itself and <c>inspect</c> shows it) and <c>no-new-privileges[=true|false]</c>.
 /// </summary>
-internal sealed record SecurityOptions(bool SeccompUnconfined, string? SeccompProfileJson)
+internal sealed record SecurityOptions(bool SeccompUnconfined, string? SeccompProfileJson, bool NoNewPrivileges)
 {
+    private const string NoNewPrivilegesKey = "no-new-privileges";
+
     private const string Seccomp = "seccomp";
     private const string Unconfined = "unconfined";
 
     /// <exception cref="ContainerConfigException">An option this runtime does not know.</exception>
     public static SecurityOptions Parse(IEnumerable<string> options)
     {
-        var result = new SecurityOptions(false, null);
+        var result = new SecurityOptions(false, null, false);
         foreach (var option in options)
         {
             var (key, value) = Split(option);
@@ -23,6 +25,8 @@ internal sealed record SecurityOptions(bool SeccompUnconfined, string? SeccompPr
             {
                 Seccomp when value == Unconfined => result with { SeccompUnconfined = true, SeccompProfileJson = null },
                 Seccomp when value.StartsWith('{') => result with { SeccompUnconfined = false, SeccompProfileJson = value },
+                NoNewPrivilegesKey when value is "" or "true" => result with { NoNewPrivileges = true },
+                NoNewPrivilegesKey when value is "false" => result with { NoNewPrivileges = false },
                 _ => throw new ContainerConfigException($"invalid --security-opt: \"{option}\""),
             };
         }
