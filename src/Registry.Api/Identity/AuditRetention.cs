@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Registry.Storage.Hosting;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
@@ -12,37 +13,22 @@ public sealed partial class AuditRetention(
     IServiceScopeFactory scopes,
     IOptions<AuditOptions> options,
     TimeProvider time,
-    ILogger<AuditRetention> logger) : BackgroundService
+    ILogger<AuditRetention> logger) : PeriodicChore(time, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    protected override TimeSpan Interval => TimeSpan.FromHours(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        do
-        {
-            try
-            {
-                await PruneOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogFailed(logger, e);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task RunOnceAsync(CancellationToken ct) => PruneOnceAsync(ct);
 
     /// <returns>How many entries were removed.</returns>
     public async Task<int> PruneOnceAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
-        var cutoff = time.GetUtcNow().UtcDateTime - options.Value.Retention;
+        var cutoff = Time.GetUtcNow().UtcDateTime - options.Value.Retention;
         var removed = await db.AuditEvents.Where(e => e.Time < cutoff).ExecuteDeleteAsync(ct);
         if (removed > 0)
         {
-            LogPruned(logger, removed, cutoff);
+            LogPruned(Logger, removed, cutoff);
         }
 
         return removed;
@@ -50,7 +36,4 @@ public sealed partial class AuditRetention(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} audit entries older than {Cutoff:u}")]
     private static partial void LogPruned(ILogger logger, int count, DateTime cutoff);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Removing old audit entries failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

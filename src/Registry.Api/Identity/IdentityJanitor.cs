@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Registry.Storage.Hosting;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Identity;
@@ -13,32 +14,17 @@ public sealed partial class IdentityJanitor(
     IServiceScopeFactory scopes,
     IOptions<AuthOptions> options,
     TimeProvider time,
-    ILogger<IdentityJanitor> logger) : BackgroundService
+    ILogger<IdentityJanitor> logger) : PeriodicChore(time, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    protected override TimeSpan Interval => TimeSpan.FromHours(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        do
-        {
-            try
-            {
-                await CleanOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogFailed(logger, e);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task RunOnceAsync(CancellationToken ct) => CleanOnceAsync(ct);
 
     public async Task<int> CleanOnceAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = Time.GetUtcNow().UtcDateTime;
         var windowStart = now - options.Value.LoginFailureWindow;
         var lockoutForgotten = now - options.Value.MaxLoginLockout;
         var successForgotten = now - LoginThrottle.KnownNetworkMemory;
@@ -51,7 +37,7 @@ public sealed partial class IdentityJanitor(
             .ExecuteDeleteAsync(ct);
         if (refreshTokens + throttles > 0)
         {
-            LogCleaned(logger, refreshTokens, throttles);
+            LogCleaned(Logger, refreshTokens, throttles);
         }
 
         return refreshTokens + throttles;
@@ -59,7 +45,4 @@ public sealed partial class IdentityJanitor(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RefreshTokens} expired refresh tokens and {Throttles} stale login throttle rows")]
     private static partial void LogCleaned(ILogger logger, int refreshTokens, int throttles);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cleaning up expired identity records failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

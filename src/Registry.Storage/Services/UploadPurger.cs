@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Storage.Blobs;
+using Registry.Storage.Hosting;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -16,24 +17,11 @@ public sealed partial class UploadPurger(
     IServiceScopeFactory scopes,
     IOptions<RegistryStorageOptions> options,
     TimeProvider time,
-    ILogger<UploadPurger> logger) : BackgroundService
+    ILogger<UploadPurger> logger) : PeriodicChore(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.UploadPurgeInterval, time);
-        do
-        {
-            try
-            {
-                await PurgeOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogPurgeFailed(logger, e);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => options.Value.UploadPurgeInterval;
+
+    protected override Task RunOnceAsync(CancellationToken ct) => PurgeOnceAsync(ct);
 
     public async Task<int> PurgeOnceAsync(CancellationToken ct)
     {
@@ -41,7 +29,7 @@ public sealed partial class UploadPurger(
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
         var ingester = scope.ServiceProvider.GetRequiredService<IBlobIngester>();
         var uploads = scope.ServiceProvider.GetRequiredService<UploadService>();
-        var cutoff = time.GetUtcNow().UtcDateTime - options.Value.UploadExpiry;
+        var cutoff = Time.GetUtcNow().UtcDateTime - options.Value.UploadExpiry;
 
         var expired = await db.Uploads.Where(u => u.UpdatedAt < cutoff).OrderBy(u => u.UpdatedAt).Select(u => u.Id).Take(10_000).ToListAsync(ct);
         foreach (var id in expired)
@@ -61,7 +49,7 @@ public sealed partial class UploadPurger(
 
         if (expired.Count + orphans > 0)
         {
-            LogPurged(logger, expired.Count, orphans);
+            LogPurged(Logger, expired.Count, orphans);
         }
 
         return expired.Count + orphans;
@@ -69,7 +57,4 @@ public sealed partial class UploadPurger(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Expired} expired uploads and {Orphans} orphaned staged files")]
     private static partial void LogPurged(ILogger logger, int expired, int orphans);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Purging expired uploads failed")]
-    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
 }
