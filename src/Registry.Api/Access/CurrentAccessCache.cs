@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
+using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Core;
 
@@ -29,21 +29,20 @@ public sealed class CurrentAccessCache(IOptions<AuthOptions> options, TimeProvid
 {
     public const int Capacity = 50_000;
 
-    private readonly ConcurrentDictionary<Key, Entry> _entries = new();
+    private readonly ExpiringCache<Key, CurrentAccess> _entries = new(Capacity, time);
 
     /// <summary>The remembered answer, if it is fresh and allows <paramref name="request"/>.</summary>
     public bool TryGet(TokenSubject? subject, AccessRequest request, [NotNullWhen(true)] out CurrentAccess? access)
     {
         access = null;
         if (options.Value.PermissionCacheDuration <= TimeSpan.Zero
-            || !_entries.TryGetValue(new Key(subject, request.ResourceType, request.Name), out var cached)
-            || cached.Expires <= time.GetUtcNow()
-            || !cached.Access.Permits(request.Actions))
+            || !_entries.TryGet(new Key(subject, request.ResourceType, request.Name), out var cached)
+            || !cached.Permits(request.Actions))
         {
             return false;
         }
 
-        access = cached.Access;
+        access = cached;
         return true;
     }
 
@@ -55,32 +54,8 @@ public sealed class CurrentAccessCache(IOptions<AuthOptions> options, TimeProvid
             return;
         }
 
-        var now = time.GetUtcNow();
-        if (_entries.Count >= Capacity)
-        {
-            Evict(now);
-        }
-
-        _entries[new Key(subject, request.ResourceType, request.Name)] = new Entry(access, now + duration);
-    }
-
-    private void Evict(DateTimeOffset now)
-    {
-        foreach (var (key, entry) in _entries)
-        {
-            if (entry.Expires <= now)
-            {
-                _entries.TryRemove(key, out _);
-            }
-        }
-
-        if (_entries.Count >= Capacity)
-        {
-            _entries.Clear();
-        }
+        _entries.Set(new Key(subject, request.ResourceType, request.Name), access, time.GetUtcNow() + duration);
     }
 
     private readonly record struct Key(TokenSubject? Subject, string ResourceType, string Name);
-
-    private sealed record Entry(CurrentAccess Access, DateTimeOffset Expires);
 }

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Registry.Api.Hosting;
 
 namespace Registry.Api.Auth;
 
@@ -16,7 +16,7 @@ public sealed class ValidatedTokenCache(TimeProvider time)
 {
     public const int Capacity = 10_000;
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ExpiringCache<string, ClaimsPrincipal> _entries = new(Capacity, time, StringComparer.Ordinal);
 
     /// <summary>Authenticates the request's registry token, from the cache when it was validated before.</summary>
     public async Task<AuthenticateResult> AuthenticateAsync(HttpContext context)
@@ -29,51 +29,22 @@ public sealed class ValidatedTokenCache(TimeProvider time)
         }
 
         var token = header[Prefix.Length..].Trim();
-        var now = time.GetUtcNow();
-        if (_entries.TryGetValue(token, out var cached))
+        if (_entries.TryGet(token, out var principal))
         {
-            if (cached.Expires > now)
-            {
-                return AuthenticateResult.Success(new AuthenticationTicket(cached.Principal, RegistryTokenAuthentication.Scheme));
-            }
-
-            _entries.TryRemove(token, out _);
+            return AuthenticateResult.Success(new AuthenticationTicket(principal, RegistryTokenAuthentication.Scheme));
         }
 
         var result = await context.AuthenticateAsync(RegistryTokenAuthentication.Scheme);
-        if (result.Succeeded && ExpiryOf(result.Principal) is { } expires && expires > now)
+        if (result.Succeeded && ExpiryOf(result.Principal) is { } expires && expires > time.GetUtcNow())
         {
-            if (_entries.Count >= Capacity)
-            {
-                Evict(now);
-            }
-
-            _entries[token] = new Entry(result.Principal, expires);
+            _entries.Set(token, result.Principal, expires);
         }
 
         return result;
-    }
-
-    private void Evict(DateTimeOffset now)
-    {
-        foreach (var (key, entry) in _entries)
-        {
-            if (entry.Expires <= now)
-            {
-                _entries.TryRemove(key, out _);
-            }
-        }
-
-        if (_entries.Count >= Capacity)
-        {
-            _entries.Clear();
-        }
     }
 
     private static DateTimeOffset? ExpiryOf(ClaimsPrincipal principal) =>
         long.TryParse(principal.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : null;
-
-    private sealed record Entry(ClaimsPrincipal Principal, DateTimeOffset Expires);
 }
