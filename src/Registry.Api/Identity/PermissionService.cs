@@ -67,8 +67,21 @@ public sealed class PermissionService(RegistryDbContext db, IOptions<AuthOptions
             return true;
         }
 
-        var ns = RepositoryName.NamespaceOf(repository);
-        return ns is not null && (ns == caller.Name || await GetRoleAsync(ns, caller.UserId, ct) == OrganizationRole.Owner);
+        return RepositoryName.NamespaceOf(repository) is { } ns && await MayAdministerNamespaceAsync(caller, ns, ct);
+    }
+
+    /// <summary>
+    /// Whether the caller may change a namespace's settings (its policies and webhooks): administrators, the user
+    /// whose namespace it is, and the owners of the organization it is. Needs a password or an unlimited token.
+    /// </summary>
+    public async Task<bool> MayAdministerNamespaceAsync(Caller caller, string ns, CancellationToken ct)
+    {
+        if (!caller.HasUnlimitedToken)
+        {
+            return false;
+        }
+
+        return caller.IsAdmin || ns == caller.Name || await GetRoleAsync(ns, caller.UserId, ct) == OrganizationRole.Owner;
     }
 
     /// <summary>The caller's role in an organization, or null when it is no member (or the name is no organization).</summary>
