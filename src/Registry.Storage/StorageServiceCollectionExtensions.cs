@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Storage.Blobs;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
@@ -18,6 +19,7 @@ public static class StorageServiceCollectionExtensions
     {
         OwnerOnly.CreateDirectory(dataDirectory);
         services.AddOptions<RegistryStorageOptions>().BindConfiguration(RegistryStorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GcOptions>().BindConfiguration(GcOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
 
         switch (database.Provider)
@@ -45,6 +47,9 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
         services.AddHostedService<UploadPurger>();
+        services.AddSingleton<GcMetrics>();
+        services.AddScoped<GarbageCollector>();
+        services.AddHostedService<GcWorker>();
         return services;
     }
 

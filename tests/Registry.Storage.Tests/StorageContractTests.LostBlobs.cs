@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
@@ -56,7 +58,7 @@ public abstract partial class StorageContractTests
         var reader = new AfterFirstMiss(Host.Get<IBlobReader>(), () => PushBlobAsync("race/new", content));
         var opened = await InScope(sp => new BlobService(
             sp.GetRequiredService<RegistryDbContext>(), reader, sp.GetRequiredService<UploadService>(),
-            sp.GetRequiredService<ILogger<BlobService>>()).OpenAsync("race/old", digest, default));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<GcOptions>>(), sp.GetRequiredService<ILogger<BlobService>>()).OpenAsync("race/old", digest, default));
 
         Assert.Null(opened);
         Assert.True(reader.Ran);

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
 using Registry.Api.Security;
 using Registry.Storage;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Cli;
@@ -60,7 +62,23 @@ public static class AdminCli
             await Console.Out.WriteLineAsync($"tokens are now signed with key {id}");
         }));
 
-        var root = new RootCommand("Registry administration") { new Command("admin", "Administer accounts and keys") { create, reset, rotate } };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be collected now, and delete nothing" };
+        var gc = new Command("gc", "Collect unused blobs and manifests now (the server may be running)") { dryRun };
+        gc.SetAction((parsed, token) => WithServicesAsync(args, async services =>
+        {
+            var report = await services.GetRequiredService<GarbageCollector>().RunAsync(parsed.GetValue(dryRun), sweep: true, token);
+            if (!report.DryRun)
+            {
+                await services.GetRequiredService<AuditLog>().WriteAsync(AuditActions.GcRun, "cli", target: null, detail: Rest.GcEndpoints.Describe(report));
+            }
+
+            await Console.Out.WriteLineAsync(JsonSerializer.Serialize(report, Rest.ApiEndpoints.Json));
+        }));
+
+        var root = new RootCommand("Registry administration")
+        {
+            new Command("admin", "Administer accounts, keys and storage") { create, reset, rotate, gc },
+        };
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration(), ct);
     }
 

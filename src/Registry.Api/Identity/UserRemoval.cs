@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Registry.Core;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Services;
 
@@ -29,7 +31,7 @@ public sealed record RepositoryMove(string From, string To);
 /// administrator either deletes them, moves them to another account's namespace, or the deletion is refused.
 /// Everything, audit entries included, happens in one transaction.
 /// </summary>
-public sealed class UserRemoval(RegistryDbContext db, AccountService accounts, UploadService uploads, TimeProvider time)
+public sealed class UserRemoval(RegistryDbContext db, AccountService accounts, UploadService uploads, TimeProvider time, IOptions<GcOptions> gc)
 {
     public async Task<UserRemovalResult> DeleteAsync(
         string name, RepositoryDisposition disposition, string? transferTo, ChangeAuthor author, CancellationToken ct)
@@ -52,7 +54,7 @@ public sealed class UserRemoval(RegistryDbContext db, AccountService accounts, U
                         $"user '{name}' owns {repositories.Count} repositor{(repositories.Count == 1 ? "y" : "ies")}; "
                         + "delete them with the user (repositories=delete) or move them to another account (repositories=transfer&to=NAME)");
                 case RepositoryDisposition.Delete:
-                    db.Repositories.RemoveRange(repositories);
+                    await RepositoryService.DeleteAsync(db, repositories.Select(r => r.Id).ToList(), now + gc.Value.ReviewDelay, ct);
                     deleted.AddRange(repositories.Select(r => r.Name));
                     foreach (var repository in deleted)
                     {

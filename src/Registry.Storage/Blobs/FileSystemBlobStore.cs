@@ -51,6 +51,26 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
+    public async IAsyncEnumerable<StoredBlob> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var algorithm in new DirectoryInfo(_blobRoot).EnumerateDirectories())
+        {
+            foreach (var file in algorithm.EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // Only files at the place their name says: {algorithm}/{first two}/{encoded}.
+                var digest = $"{algorithm.Name}:{file.Name}";
+                if (Digest.TryParse(digest, out var parsed, out _) && parsed.IsSupported && file.FullName == BlobPath(parsed))
+                {
+                    yield return new StoredBlob(parsed, file.Length);
+                }
+            }
+        }
+
+        await Task.CompletedTask;
+    }
+
     public Task CreateStagingAsync(string uploadId, CancellationToken cancellationToken)
     {
         using (new FileStream(StagingPath(uploadId), OwnerOnly.NewFile(FileMode.CreateNew, FileAccess.Write)))

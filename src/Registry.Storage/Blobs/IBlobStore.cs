@@ -27,10 +27,17 @@ public interface IBlobReader
     Task<BlobContent?> OpenAsync(Digest digest, CancellationToken cancellationToken);
 }
 
-/// <summary>Removes committed blobs (garbage collection only: visibility is decided by metadata).</summary>
+/// <summary>A committed blob as the store lists it.</summary>
+public sealed record StoredBlob(Digest Digest, long Size);
+
+/// <summary>Lists and removes committed blobs (garbage collection only: visibility is decided by metadata).</summary>
 public interface IBlobDeleter
 {
+    /// <summary>Removes the blob's bytes; a blob that is not there is no error.</summary>
     Task DeleteAsync(Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>Every committed blob, in no particular order (for finding bytes that no record names).</summary>
+    IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>

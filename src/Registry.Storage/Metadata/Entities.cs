@@ -18,6 +18,13 @@ public sealed class RepositoryEntity
     public string? Description { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// When the repository's last manifest was deleted; null while it holds content (or was created empty ahead of
+    /// a push). An emptied repository is left out of listings, and garbage collection removes it once nothing of it
+    /// remains.
+    /// </summary>
+    public DateTime? EmptiedAt { get; set; }
 }
 
 public sealed class BlobEntity
@@ -37,6 +44,12 @@ public sealed class RepositoryBlobEntity
     public required string BlobDigest { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// When a push last uploaded, mounted or checked (HEAD) the blob here. Garbage collection leaves a link that no
+    /// manifest uses alone for <c>Registry:Gc:UploadGrace</c> after this, so that a push in progress keeps its blobs.
+    /// </summary>
+    public DateTime TouchedAt { get; set; }
 }
 
 public sealed class ManifestEntity
@@ -123,4 +136,31 @@ public sealed class UploadEntity
     public DateTime CreatedAt { get; set; }
 
     public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// A blob to review for collection: it lost a reference (or was uploaded and not yet used) and is looked at again
+/// after <see cref="ReviewAfter"/>. A replica working on it holds the claim until <see cref="ClaimedUntil"/>.
+/// </summary>
+public sealed class GcBlobReviewEntity
+{
+    public required string Digest { get; set; }
+
+    public DateTime ReviewAfter { get; set; }
+
+    public string? Claim { get; set; }
+
+    public DateTime? ClaimedUntil { get; set; }
+}
+
+/// <summary>A manifest to review for collection (untagged, or no longer listed by an index).</summary>
+public sealed class GcManifestReviewEntity
+{
+    public long ManifestId { get; set; }
+
+    public DateTime ReviewAfter { get; set; }
+
+    public string? Claim { get; set; }
+
+    public DateTime? ClaimedUntil { get; set; }
 }

@@ -143,6 +143,7 @@ public static class AuditActions
     public const string LoginFailure = "login.failure";
     public const string ManifestPush = "manifest.push";
     public const string ManifestDelete = "manifest.delete";
+    public const string GcRun = "gc.run";
     public const string BlobDelete = "blob.delete";
     public const string RepositoryCreate = "repository.create";
     public const string RepositoryUpdate = "repository.update";

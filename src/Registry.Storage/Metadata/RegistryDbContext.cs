@@ -28,6 +28,10 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
 
     public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
 
+    public DbSet<GcBlobReviewEntity> GcBlobReviews => Set<GcBlobReviewEntity>();
+
+    public DbSet<GcManifestReviewEntity> GcManifestReviews => Set<GcManifestReviewEntity>();
+
     public DbSet<AccountEntity> Accounts => Set<AccountEntity>();
 
     public DbSet<OrganizationMemberEntity> OrganizationMembers => Set<OrganizationMemberEntity>();
@@ -66,6 +70,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.IsPublic).HasColumnName("is_public").HasDefaultValue(false);
             e.Property(x => x.Description).HasColumnName("description").HasMaxLength(MaxDescriptionLength);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.EmptiedAt).HasColumnName("emptied_at");
             e.HasIndex(x => x.Name).IsUnique();
             e.HasIndex(x => x.Namespace);
         });
@@ -86,6 +91,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.RepositoryId).HasColumnName("repository_id");
             e.Property(x => x.BlobDigest).HasColumnName("blob_digest").HasMaxLength(150);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.TouchedAt).HasColumnName("touched_at");
             e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<BlobEntity>().WithMany().HasForeignKey(x => x.BlobDigest).OnDelete(DeleteBehavior.Restrict);
             e.HasIndex(x => x.BlobDigest);
@@ -110,6 +116,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(x => new { x.RepositoryId, x.Digest }).IsUnique();
             e.HasIndex(x => new { x.RepositoryId, x.SubjectDigest });
+            e.HasIndex(x => x.ConfigDigest);
         });
 
         modelBuilder.Entity<ManifestLayerEntity>(e =>
@@ -164,6 +171,31 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
             e.HasIndex(x => x.UpdatedAt);
             e.HasIndex(x => x.Owner);
+        });
+
+        modelBuilder.Entity<GcBlobReviewEntity>(e =>
+        {
+            e.ToTable("gc_blob_reviews");
+            e.HasKey(x => x.Digest);
+            e.Property(x => x.Digest).HasColumnName("digest").HasMaxLength(150);
+            e.Property(x => x.ReviewAfter).HasColumnName("review_after");
+            e.Property(x => x.Claim).HasColumnName("claim").HasMaxLength(32);
+            e.Property(x => x.ClaimedUntil).HasColumnName("claimed_until");
+            e.HasIndex(x => x.ReviewAfter);
+            e.HasIndex(x => x.Claim);
+        });
+
+        modelBuilder.Entity<GcManifestReviewEntity>(e =>
+        {
+            e.ToTable("gc_manifest_reviews");
+            e.HasKey(x => x.ManifestId);
+            e.Property(x => x.ManifestId).HasColumnName("manifest_id");
+            e.Property(x => x.ReviewAfter).HasColumnName("review_after");
+            e.Property(x => x.Claim).HasColumnName("claim").HasMaxLength(32);
+            e.Property(x => x.ClaimedUntil).HasColumnName("claimed_until");
+            e.HasOne<ManifestEntity>().WithMany().HasForeignKey(x => x.ManifestId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(x => x.ReviewAfter);
+            e.HasIndex(x => x.Claim);
         });
 
         OnIdentityModelCreating(modelBuilder);

@@ -1,8 +1,10 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -11,16 +13,38 @@ namespace Registry.Storage.Services;
 /// Blobs as a repository sees them: only those linked to it exist, and only while the store still holds their
 /// bytes. A blob the metadata lists but the store has lost (a file gone after a crash or by hand) is forgotten
 /// the first time a request finds it missing, so that HEAD, GET and mount all answer "unknown" and clients upload
-/// it again.
+/// it again. Checking a blob (HEAD) renews its link's protection from collection, as a push checks the blobs it
+/// will name in its manifest.
 /// </summary>
-public sealed partial class BlobService(RegistryDbContext db, IBlobReader reader, UploadService uploads, ILogger<BlobService> logger)
+public sealed partial class BlobService(
+    RegistryDbContext db, IBlobReader reader, UploadService uploads, TimeProvider time, IOptions<GcOptions> gc, ILogger<BlobService> logger)
 {
     /// <summary>The blob's size if the repository has it, else null.</summary>
     public async Task<long?> StatAsync(string repository, Digest digest, CancellationToken ct)
     {
-        if (await LinkedSizeAsync(repository, digest, ct) is not { } size)
+        var text = digest.ToString();
+        var link = await (from r in db.Repositories
+                          join rb in db.RepositoryBlobs on r.Id equals rb.RepositoryId
+                          join b in db.Blobs on rb.BlobDigest equals b.Digest
+                          where r.Name == repository && rb.BlobDigest == text
+                          select new { rb.RepositoryId, rb.TouchedAt, b.Size }).FirstOrDefaultAsync(ct);
+        if (link is null)
         {
             return null;
+        }
+
+        var size = link.Size;
+        var now = time.GetUtcNow().UtcDateTime;
+        if (gc.Value.UploadGrace > TimeSpan.Zero && now - link.TouchedAt > RenewAfter(gc.Value.UploadGrace))
+        {
+            // The collector may be removing this very link: if it is gone, the blob is unknown here.
+            var renewed = await db.RepositoryBlobs
+                .Where(rb => rb.RepositoryId == link.RepositoryId && rb.BlobDigest == text)
+                .ExecuteUpdateAsync(s => s.SetProperty(rb => rb.TouchedAt, now), ct);
+            if (renewed == 0)
+            {
+                return null;
+            }
         }
 
         if (await reader.StatAsync(digest, ct) is null)
@@ -53,13 +77,12 @@ public sealed partial class BlobService(RegistryDbContext db, IBlobReader reader
     /// <returns>False when the source repository does not have the blob (the client then uploads it).</returns>
     public async Task<bool> MountAsync(string target, string source, Digest digest, CancellationToken ct)
     {
-        if (await StatAsync(source, digest, ct) is not { } size)
+        if (await StatAsync(source, digest, ct) is null)
         {
             return false;
         }
 
-        await uploads.LinkAsync(target, digest, size, ct);
-        return true;
+        return await uploads.LinkExistingAsync(target, digest, ct);
     }
 
     /// <summary>
@@ -74,6 +97,7 @@ public sealed partial class BlobService(RegistryDbContext db, IBlobReader reader
         var text = digest.ToString();
 
         // One statement: the check and the delete see the same state.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var rows = await db.RepositoryBlobs
             .Where(rb => rb.BlobDigest == text
                 && db.Repositories.Any(r => r.Id == rb.RepositoryId && r.Name == repository)
@@ -82,6 +106,8 @@ public sealed partial class BlobService(RegistryDbContext db, IBlobReader reader
             .ExecuteDeleteAsync(ct);
         if (rows > 0)
         {
+            await GcReviews.BlobAsync(db, text, time.GetUtcNow().UtcDateTime + gc.Value.ReviewDelay, ct);
+            await transaction.CommitAsync(ct);
             return true;
         }
 
@@ -98,6 +124,9 @@ public sealed partial class BlobService(RegistryDbContext db, IBlobReader reader
 
         return false;
     }
+
+    /// <summary>A link checked again this soon after its last renewal is not written again (HEADs stay reads).</summary>
+    private static TimeSpan RenewAfter(TimeSpan grace) => grace / 2 < TimeSpan.FromMinutes(1) ? grace / 2 : TimeSpan.FromMinutes(1);
 
     private Task<long?> LinkedSizeAsync(string repository, Digest digest, CancellationToken ct)
     {

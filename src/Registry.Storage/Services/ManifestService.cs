@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Core.Manifests;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -18,7 +19,7 @@ public sealed record Referrer(string MediaType, string Digest, long Size, string
 
 /// <summary>Manifests, tags and the repository listings built on them.</summary>
 public sealed partial class ManifestService(
-    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, ILogger<ManifestService> logger)
+    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, IOptions<GcOptions> gc, ILogger<ManifestService> logger)
 {
     /// <summary>The manifest a tag points at, or the one with the digest; one indexed query either way.</summary>
     public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct)
@@ -57,7 +58,11 @@ public sealed partial class ManifestService(
         var now = time.GetUtcNow().UtcDateTime;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var repositoryId = await db.Repositories.Where(r => r.Name == repository).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
+
+        // What the manifest refers to is held until the push commits, so that the collector cannot take it meanwhile.
+        await MetadataSql.LockBlobsAsync(db, parsed.RequiredBlobs.Select(d => d.Digest.ToString()).Distinct().ToList(), exclusive: false, ct);
         var children = await CheckReferencesAsync(repositoryId, parsed, ct);
+        await MetadataSql.LockManifestsAsync(db, children.Select(c => c.Id).Distinct().ToList(), exclusive: false, ct);
         repositoryId ??= await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
 
         var entity = new ManifestEntity
@@ -95,79 +100,28 @@ public sealed partial class ManifestService(
             db.ChangeTracker.Clear();
         }
 
+        await MetadataSql.LockManifestsAsync(db, [manifestId], exclusive: false, ct);
         if (reference.Tag is { } tag)
         {
+            var previous = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).Select(t => (long?)t.ManifestId).FirstOrDefaultAsync(ct);
             await MetadataSql.UpsertTagAsync(db, repositoryId.Value, tag, manifestId, author?.User, now, ct);
+            if (previous is { } moved && moved != manifestId)
+            {
+                await GcReviews.ManifestAsync(db, moved, now + gc.Value.ReviewDelay, ct);
+            }
+        }
+        else if (!await db.Tags.AnyAsync(t => t.ManifestId == manifestId, ct))
+        {
+            // Pushed by digest: an index or a tag may follow; until then the push's grace protects it.
+            await GcReviews.ManifestAsync(db, manifestId, now + gc.Value.UploadGrace, ct);
         }
 
+        await db.Repositories.Where(r => r.Id == repositoryId && r.EmptiedAt != null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.EmptiedAt, (DateTime?)null), ct);
         await AuditAsync(author, AuditActions.ManifestPush, repository, reference, digest.ToString(), now, ct);
         await transaction.CommitAsync(ct);
         LogPushed(logger, repository, reference.ToString(), digest.ToString());
         return new PutManifestResult(digest, parsed.Subject?.Digest);
-    }
-
-    /// <summary>
-    /// Deletes a tag (the manifest stays) or a manifest by digest (with every tag on it). A manifest that an index of
-    /// the repository lists is not deleted: the index, and every tag on it, would point at nothing.
-    /// </summary>
-    /// <param name="author">When given, the delete is audited in the same transaction.</param>
-    /// <exception cref="RegistryException">An index still lists the manifest (<see cref="ErrorCode.StillReferenced"/>).</exception>
-    public async Task<bool> DeleteAsync(string repository, ManifestReference reference, ChangeAuthor? author, CancellationToken ct)
-    {
-        var repositoryId = await db.Repositories.Where(r => r.Name == repository).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct);
-        if (repositoryId is null)
-        {
-            return false;
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        int rows;
-        if (reference.Tag is { } tag)
-        {
-            rows = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(ct);
-        }
-        else
-        {
-            var digest = reference.Digest!.ToString();
-
-            // One statement: the check and the delete see the same state.
-            rows = await db.Manifests
-                .Where(m => m.RepositoryId == repositoryId && m.Digest == digest && !db.ManifestReferences.Any(r => r.ChildId == m.Id))
-                .ExecuteDeleteAsync(ct);
-            if (rows == 0)
-            {
-                await RefuseIfListedAsync(repository, repositoryId.Value, digest, ct);
-            }
-        }
-
-        if (rows > 0)
-        {
-            await AuditAsync(author, AuditActions.ManifestDelete, repository, reference, detail: null, time.GetUtcNow().UtcDateTime, ct);
-            LogDeleted(logger, repository, reference.ToString());
-        }
-
-        await transaction.CommitAsync(ct);
-        return rows > 0;
-    }
-
-    private async Task RefuseIfListedAsync(string repository, long repositoryId, string digest, CancellationToken ct)
-    {
-        var index = await (from child in db.Manifests
-                           join r in db.ManifestReferences on child.Id equals r.ChildId
-                           join parent in db.Manifests on r.ParentId equals parent.Id
-                           where child.RepositoryId == repositoryId && child.Digest == digest
-                           orderby parent.Id
-                           select new { parent.Id, parent.Digest }).FirstOrDefaultAsync(ct);
-        if (index is null)
-        {
-            return;
-        }
-
-        var tags = await db.Tags.Where(t => t.ManifestId == index.Id).OrderBy(t => t.Name).Select(t => t.Name).Take(5).ToListAsync(ct);
-        var tagged = tags.Count > 0 ? $" (tagged {string.Join(", ", tags)})" : string.Empty;
-        throw new RegistryException(
-            ErrorCode.StillReferenced,
-            $"manifest {digest} is listed by index {index.Digest}{tagged} in {repository}; delete the index first");
     }
 
     private async Task AuditAsync(ChangeAuthor? author, string action, string repository, ManifestReference reference, string? detail, DateTime now, CancellationToken ct)
@@ -213,7 +167,7 @@ public sealed partial class ManifestService(
     /// <summary>Repository names in lexical order after <paramref name="last"/>.</summary>
     public async Task<IReadOnlyList<string>> CatalogAsync(int limit, string? last, CancellationToken ct)
     {
-        var query = db.Repositories.AsNoTracking();
+        var query = db.Repositories.AsNoTracking().Where(r => r.EmptiedAt == null);
         if (!string.IsNullOrEmpty(last))
         {
             query = query.Where(r => string.Compare(r.Name, last) > 0);

@@ -18,12 +18,61 @@ internal static class MetadataSql
         return await db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstAsync(ct);
     }
 
-    public static async Task LinkBlobAsync(RegistryDbContext db, long repositoryId, string digest, long size, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// Records a blob whose bytes this transaction is about to commit, and holds its row until the transaction ends:
+    /// the collector deletes a blob's bytes only while it holds that row, so the two never interleave.
+    /// </summary>
+    public static Task UpsertBlobAsync(RegistryDbContext db, string digest, long size, DateTime now, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync(
+            $"INSERT INTO blobs (digest, size, created_at) VALUES ({digest}, {size}, {now}) ON CONFLICT (digest) DO UPDATE SET size = excluded.size", ct);
+
+    /// <summary>Holds the row of a blob that must already exist (a mount); false when there is none.</summary>
+    public static async Task<bool> HoldExistingBlobAsync(RegistryDbContext db, string digest, CancellationToken ct)
     {
-        await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO blobs (digest, size, created_at) VALUES ({digest}, {size}, {now}) ON CONFLICT (digest) DO NOTHING", ct);
-        await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO repository_blobs (repository_id, blob_digest, created_at) VALUES ({repositoryId}, {digest}, {now}) ON CONFLICT (repository_id, blob_digest) DO NOTHING", ct);
+        var found = db.Database.IsNpgsql()
+            ? await db.Database.SqlQuery<int>($"SELECT 1 AS \"Value\" FROM blobs WHERE digest = {digest} FOR SHARE").ToListAsync(ct)
+            : await db.Database.SqlQuery<int>($"SELECT 1 AS \"Value\" FROM blobs WHERE digest = {digest}").ToListAsync(ct);
+        return found.Count > 0;
+    }
+
+    /// <summary>Links a blob to a repository, or renews the link's protection from collection if it exists.</summary>
+    public static Task LinkBlobAsync(RegistryDbContext db, long repositoryId, string digest, DateTime now, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO repository_blobs (repository_id, blob_digest, created_at, touched_at) VALUES ({repositoryId}, {digest}, {now}, {now})
+            ON CONFLICT (repository_id, blob_digest) DO UPDATE SET touched_at = excluded.touched_at
+            """, ct);
+
+    /// <summary>
+    /// Locks blob rows for the rest of the transaction, in digest order (so that two lockers never wait on each
+    /// other in a cycle): shared by manifest pushes that refer to them, exclusive for the collector. SQLite needs
+    /// nothing here: its write transactions run one at a time.
+    /// </summary>
+    public static Task LockBlobsAsync(RegistryDbContext db, IReadOnlyCollection<string> digests, bool exclusive, CancellationToken ct)
+    {
+        if (digests.Count == 0 || !db.Database.IsNpgsql())
+        {
+            return Task.CompletedTask;
+        }
+
+        var array = digests.ToArray();
+        return exclusive
+            ? db.Database.ExecuteSqlAsync($"SELECT digest FROM blobs WHERE digest = ANY({array}) ORDER BY digest FOR UPDATE", ct)
+            : db.Database.ExecuteSqlAsync($"SELECT digest FROM blobs WHERE digest = ANY({array}) ORDER BY digest FOR SHARE", ct);
+    }
+
+    /// <summary>Locks manifest rows for the rest of the transaction, as <see cref="LockBlobsAsync"/> does blobs.</summary>
+    public static Task LockManifestsAsync(RegistryDbContext db, IReadOnlyCollection<long> ids, bool exclusive, CancellationToken ct)
+    {
+        if (ids.Count == 0 || !db.Database.IsNpgsql())
+        {
+            return Task.CompletedTask;
+        }
+
+        var array = ids.ToArray();
+        return exclusive
+            ? db.Database.ExecuteSqlAsync($"SELECT id FROM manifests WHERE id = ANY({array}) ORDER BY id FOR UPDATE", ct)
+            : db.Database.ExecuteSqlAsync($"SELECT id FROM manifests WHERE id = ANY({array}) ORDER BY id FOR SHARE", ct);
     }
 
     /// <returns>True when this call inserted the row.</returns>

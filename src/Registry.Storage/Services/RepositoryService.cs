@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Registry.Core;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -19,14 +21,15 @@ public enum RepositorySort
 }
 
 /// <summary>Repositories as things with settings: listing, creation ahead of a push, visibility, description, deletion.</summary>
-public sealed class RepositoryService(RegistryDbContext db, TimeProvider time)
+/// <remarks>A repository emptied of its manifests is left out of listings until it holds content again.</remarks>
+public sealed class RepositoryService(RegistryDbContext db, TimeProvider time, IOptions<GcOptions> gc)
 {
     public const int MaxPageSize = 100;
 
     public async Task<(IReadOnlyList<RepositorySummary> Items, int Total)> ListAsync(
         RepositoryVisibilityFilter visibility, string? ns, string? query, int page, int pageSize, CancellationToken ct, RepositorySort sort = RepositorySort.Name)
     {
-        var repositories = db.Repositories.AsNoTracking();
+        var repositories = db.Repositories.AsNoTracking().Where(r => r.EmptiedAt == null);
         if (!visibility.All)
         {
             var namespaces = visibility.Namespaces.ToList();
@@ -57,7 +60,7 @@ public sealed class RepositoryService(RegistryDbContext db, TimeProvider time)
     }
 
     public Task<RepositorySummary?> FindAsync(string name, CancellationToken ct) =>
-        Summaries(db.Repositories.AsNoTracking().Where(r => r.Name == name)).FirstOrDefaultAsync(ct);
+        Summaries(db.Repositories.AsNoTracking().Where(r => r.Name == name && r.EmptiedAt == null)).FirstOrDefaultAsync(ct);
 
     /// <returns>False when the repository already exists.</returns>
     public async Task<bool> CreateAsync(string name, bool isPublic, string? description, CancellationToken ct)
@@ -100,9 +103,29 @@ public sealed class RepositoryService(RegistryDbContext db, TimeProvider time)
         return rows > 0;
     }
 
-    /// <summary>Deletes the repository with its manifests, tags and blob links; blobs themselves are left for collection.</summary>
-    public async Task<bool> DeleteAsync(string name, CancellationToken ct) =>
-        await db.Repositories.Where(r => r.Name == name).ExecuteDeleteAsync(ct) > 0;
+    /// <summary>
+    /// Deletes the repository with its manifests, tags and blob links; the blobs are queued for collection, which
+    /// frees those no other repository uses once the review delay has passed.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var ids = await db.Repositories.Where(r => r.Name == name).Select(r => r.Id).ToListAsync(ct);
+        await DeleteAsync(db, ids, time.GetUtcNow().UtcDateTime + gc.Value.ReviewDelay, ct);
+        await transaction.CommitAsync(ct);
+        return ids.Count > 0;
+    }
+
+    /// <summary>Deletes repositories in the caller's transaction, queueing their blobs for collection.</summary>
+    public static async Task DeleteAsync(RegistryDbContext db, IReadOnlyCollection<long> ids, DateTime reviewAfter, CancellationToken ct)
+    {
+        foreach (var id in ids)
+        {
+            await GcReviews.RepositoryAsync(db, id, reviewAfter, ct);
+        }
+
+        await db.Repositories.Where(r => ids.Contains(r.Id)).ExecuteDeleteAsync(ct);
+    }
 
     private IQueryable<RepositorySummary> Summaries(IQueryable<RepositoryEntity> repositories) =>
         repositories.Select(r => new RepositorySummary(

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 
 namespace Registry.Storage.Services;
@@ -23,8 +24,9 @@ public sealed record ChunkRange(long Start, long End)
 
 /// <summary>
 /// Blob uploads: sessions, chunks and the final commit. Bytes are hashed while they stream to the
-/// staged object; commit is verify digest → make durable and move under the digest → link to the
-/// repository → forget the session.
+/// staged object; commit is verify digest → hold the blob's record → make durable and move under the
+/// digest → link to the repository → queue the blob for review → forget the session, all in one
+/// transaction. Holding the record keeps the collector from deleting the same bytes meanwhile.
 /// </summary>
 public sealed partial class UploadService(
     RegistryDbContext db,
@@ -32,6 +34,7 @@ public sealed partial class UploadService(
     UploadHashStates hashStates,
     TimeProvider time,
     IOptions<RegistryStorageOptions> options,
+    IOptions<GcOptions> gc,
     ILogger<UploadService> logger)
 {
     private const int BufferSize = 1024 * 1024;
@@ -107,9 +110,19 @@ public sealed partial class UploadService(
             throw new RegistryException(ErrorCode.DigestInvalid, $"content is {actual}, not {digest}");
         }
 
-        await ingester.CommitAsync(id, digest, ct);
-        await LinkAsync(repository, digest, size, ct);
-        await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(CancellationToken.None);
+        var now = time.GetUtcNow().UtcDateTime;
+        var text = digest.ToString();
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            var repositoryId = await EnsureRepositoryAsync(repository, now, ct);
+            await MetadataSql.UpsertBlobAsync(db, text, size, now, ct);
+            await ingester.CommitAsync(id, digest, ct);
+            await MetadataSql.LinkBlobAsync(db, repositoryId, text, now, ct);
+            await GcReviews.BlobAsync(db, text, now + gc.Value.UploadGrace, ct);
+            await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+
         hashStates.Forget(id);
         LogCommitted(logger, repository, digest.ToString(), size);
         return size;
@@ -145,15 +158,29 @@ public sealed partial class UploadService(
         await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(ct);
     }
 
-    /// <summary>Links a committed blob to a repository, creating the repository on first use.</summary>
-    internal async Task LinkAsync(string repository, Digest digest, long size, CancellationToken ct)
+    /// <summary>
+    /// Links a blob the store already has to a repository (a mount), creating the repository on first use.
+    /// </summary>
+    /// <returns>False when the blob is gone (collected meanwhile): the client then uploads it.</returns>
+    internal async Task<bool> LinkExistingAsync(string repository, Digest digest, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
+        var text = digest.ToString();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var repositoryId = await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
-        await MetadataSql.LinkBlobAsync(db, repositoryId, digest.ToString(), size, now, ct);
+        if (!await MetadataSql.HoldExistingBlobAsync(db, text, ct))
+        {
+            return false;
+        }
+
+        var repositoryId = await EnsureRepositoryAsync(repository, now, ct);
+        await MetadataSql.LinkBlobAsync(db, repositoryId, text, now, ct);
+        await GcReviews.BlobAsync(db, text, now + gc.Value.UploadGrace, ct);
         await transaction.CommitAsync(ct);
+        return true;
     }
+
+    private Task<long> EnsureRepositoryAsync(string repository, DateTime now, CancellationToken ct) =>
+        MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
 
     private async Task FindAsync(string repository, string id, CancellationToken ct)
     {

@@ -242,6 +242,63 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Metadata.GcBlobReviewEntity", b =>
+                {
+                    b.Property<string>("Digest")
+                        .HasMaxLength(150)
+                        .HasColumnType("character varying(150)")
+                        .HasColumnName("digest");
+
+                    b.Property<string>("Claim")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("claim");
+
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<DateTime>("ReviewAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("review_after");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("Claim");
+
+                    b.HasIndex("ReviewAfter");
+
+                    b.ToTable("gc_blob_reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Metadata.GcManifestReviewEntity", b =>
+                {
+                    b.Property<long>("ManifestId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("manifest_id");
+
+                    b.Property<string>("Claim")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("claim");
+
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<DateTime>("ReviewAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("review_after");
+
+                    b.HasKey("ManifestId");
+
+                    b.HasIndex("Claim");
+
+                    b.HasIndex("ReviewAfter");
+
+                    b.ToTable("gc_manifest_reviews", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Metadata.LoginThrottleEntity", b =>
                 {
                     b.Property<string>("Key")
@@ -337,6 +394,8 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnName("total_size");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ConfigDigest");
 
                     b.HasIndex("RepositoryId", "Digest")
                         .IsUnique();
@@ -498,6 +557,10 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime>("TouchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("touched_at");
+
                     b.HasKey("RepositoryId", "BlobDigest");
 
                     b.HasIndex("BlobDigest");
@@ -522,6 +585,10 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasMaxLength(4000)
                         .HasColumnType("character varying(4000)")
                         .HasColumnName("description");
+
+                    b.Property<DateTime?>("EmptiedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("emptied_at");
 
                     b.Property<bool>("IsPublic")
                         .ValueGeneratedOnAdd()
@@ -665,6 +732,15 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.HasOne("Registry.Storage.Metadata.AccountEntity", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Metadata.GcManifestReviewEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Metadata.ManifestEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ManifestId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -228,6 +228,63 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Metadata.GcBlobReviewEntity", b =>
+                {
+                    b.Property<string>("Digest")
+                        .HasMaxLength(150)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("digest");
+
+                    b.Property<string>("Claim")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claim");
+
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<DateTime>("ReviewAfter")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("review_after");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("Claim");
+
+                    b.HasIndex("ReviewAfter");
+
+                    b.ToTable("gc_blob_reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Metadata.GcManifestReviewEntity", b =>
+                {
+                    b.Property<long>("ManifestId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("manifest_id");
+
+                    b.Property<string>("Claim")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claim");
+
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<DateTime>("ReviewAfter")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("review_after");
+
+                    b.HasKey("ManifestId");
+
+                    b.HasIndex("Claim");
+
+                    b.HasIndex("ReviewAfter");
+
+                    b.ToTable("gc_manifest_reviews", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Metadata.LoginThrottleEntity", b =>
                 {
                     b.Property<string>("Key")
@@ -321,6 +378,8 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnName("total_size");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ConfigDigest");
 
                     b.HasIndex("RepositoryId", "Digest")
                         .IsUnique();
@@ -480,6 +539,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime>("TouchedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("touched_at");
+
                     b.HasKey("RepositoryId", "BlobDigest");
 
                     b.HasIndex("BlobDigest");
@@ -502,6 +565,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasMaxLength(4000)
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
+
+                    b.Property<DateTime?>("EmptiedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("emptied_at");
 
                     b.Property<bool>("IsPublic")
                         .ValueGeneratedOnAdd()
@@ -641,6 +708,15 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.HasOne("Registry.Storage.Metadata.AccountEntity", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Metadata.GcManifestReviewEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Metadata.ManifestEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ManifestId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
