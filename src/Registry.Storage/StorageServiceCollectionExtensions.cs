@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Storage.Blobs;
 using Registry.Storage.Metadata;
+using Registry.Storage.Policies;
 using Registry.Storage.Services;
 
 namespace Registry.Storage;
@@ -44,6 +45,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<ManifestService>();
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
+        services.AddRegistryPolicies();
         services.AddHostedService<UploadPurger>();
         return services;
     }

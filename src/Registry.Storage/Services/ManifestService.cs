@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Metadata;
+using Registry.Storage.Policies;
 
 namespace Registry.Storage.Services;
 
@@ -18,7 +19,7 @@ public sealed record Referrer(string MediaType, string Digest, long Size, string
 
 /// <summary>Manifests, tags and the repository listings built on them.</summary>
 public sealed partial class ManifestService(
-    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, ILogger<ManifestService> logger)
+    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, ContentPolicies policies, ILogger<ManifestService> logger)
 {
     /// <summary>The manifest a tag points at, or the one with the digest; one indexed query either way.</summary>
     public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct)
@@ -95,6 +96,7 @@ public sealed partial class ManifestService(
             db.ChangeTracker.Clear();
         }
 
+        await policies.CheckPushAsync(new PushCheck(repositoryId.Value, repository, reference.Tag, manifestId, inserted, author?.User, now), ct);
         if (reference.Tag is { } tag)
         {
             await MetadataSql.UpsertTagAsync(db, repositoryId.Value, tag, manifestId, author?.User, now, ct);
@@ -121,6 +123,7 @@ public sealed partial class ManifestService(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await policies.CheckDeleteAsync(repositoryId.Value, repository, reference, ct);
         int rows;
         if (reference.Tag is { } tag)
         {
