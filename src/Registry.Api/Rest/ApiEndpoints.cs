@@ -29,6 +29,7 @@ public static class ApiEndpoints
         RepositoryEndpoints.Map(api);
         AccessTokenEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        Policies.PolicyEndpoints.Map(api);
         return endpoints;
     }
 
