@@ -71,6 +71,7 @@ public static class RegistryHostExtensions
         services.AddScoped<LoginThrottle>();
         services.AddScoped<CredentialService>();
         services.AddScoped<PermissionService>();
+        services.AddScoped<Policies.NamespaceAccess>();
         services.AddScoped<TokenGrants>();
         services.AddSingleton<IdentityJanitor>();
         services.AddHostedService(sp => sp.GetRequiredService<IdentityJanitor>());

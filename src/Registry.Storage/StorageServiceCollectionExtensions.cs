@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Storage.Blobs;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
+using Registry.Storage.Policies;
 using Registry.Storage.Services;
 
 namespace Registry.Storage;
@@ -46,6 +47,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<ManifestService>();
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
+        services.AddRegistryPolicies();
         services.AddHostedService<UploadPurger>();
         services.AddSingleton<GcMetrics>();
         services.AddScoped<GarbageCollector>();

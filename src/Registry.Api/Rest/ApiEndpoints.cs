@@ -30,6 +30,7 @@ public static class ApiEndpoints
         AccessTokenEndpoints.Map(api);
         AuditEndpoints.Map(api);
         GcEndpoints.Map(api);
+        Policies.PolicyEndpoints.Map(api);
         return endpoints;
     }
 

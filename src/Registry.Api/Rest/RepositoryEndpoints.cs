@@ -1,14 +1,19 @@
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Registry.Api.Identity;
 using Registry.Core;
 using Registry.Storage.Metadata;
+using Registry.Storage.Policies;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Rest;
 
 internal static class RepositoryEndpoints
 {
-    public sealed record RepositoryView(string Name, string? Namespace, string Visibility, string? Description, DateTime CreatedAt, int TagCount, DateTime? UpdatedAt);
+    /// <param name="UsedBytes">Only on the view of one repository: what it holds, counted as quotas count (docs/policies.md).</param>
+    public sealed record RepositoryView(
+        string Name, string? Namespace, string Visibility, string? Description, DateTime CreatedAt, int TagCount, DateTime? UpdatedAt,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? UsedBytes = null);
 
     public sealed record RepositoryPage(IReadOnlyList<RepositoryView> Items, int Total, int Page, int PageSize);
 
@@ -38,12 +43,12 @@ internal static class RepositoryEndpoints
         return Results.Ok(new RepositoryPage(visible.Select(View).ToList(), total, number, size));
     }
 
-    private static async Task<IResult> GetAsync(string name, HttpContext context, RepositoryService repositories, PermissionService permissions)
+    private static async Task<IResult> GetAsync(string name, HttpContext context, RepositoryService repositories, PermissionService permissions, NamespaceUsage usage)
     {
         var caller = ApiAuthenticationHandler.GetCaller(context);
         await RequireAsync(caller, name, RegistryAction.Pull, permissions, context.RequestAborted);
         var repository = await repositories.FindAsync(name, context.RequestAborted) ?? throw NotFound(name);
-        return Results.Ok(View(repository));
+        return Results.Ok(View(repository) with { UsedBytes = await usage.OfRepositoryAsync(name, context.RequestAborted) });
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, RepositoryService repositories, PermissionService permissions, AuditLog audit, IOptions<RegistryStorageOptions> storage)

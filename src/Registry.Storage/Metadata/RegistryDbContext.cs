@@ -48,6 +48,10 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
 
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
 
+    public DbSet<Policies.NamespaceQuotaEntity> NamespaceQuotas => Set<Policies.NamespaceQuotaEntity>();
+
+    public DbSet<Policies.ImmutableTagRuleEntity> ImmutableTagRules => Set<Policies.ImmutableTagRuleEntity>();
+
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
 
@@ -199,6 +203,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
         });
 
         OnIdentityModelCreating(modelBuilder);
+        Policies.PolicyModel.Configure(modelBuilder);
     }
 
     private void OnIdentityModelCreating(ModelBuilder modelBuilder)

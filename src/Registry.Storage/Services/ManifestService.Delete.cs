@@ -28,6 +28,7 @@ public sealed partial class ManifestService
 
         var now = time.GetUtcNow().UtcDateTime;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await policies.CheckDeleteAsync(repositoryId.Value, repository, reference, ct);
         int rows;
         if (reference.Tag is { } tag)
         {

@@ -6,6 +6,7 @@ using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
+using Registry.Storage.Policies;
 
 namespace Registry.Storage.Services;
 
@@ -19,7 +20,12 @@ public sealed record Referrer(string MediaType, string Digest, long Size, string
 
 /// <summary>Manifests, tags and the repository listings built on them.</summary>
 public sealed partial class ManifestService(
-    RegistryDbContext db, TimeProvider time, IOptions<RegistryStorageOptions> options, IOptions<GcOptions> gc, ILogger<ManifestService> logger)
+    RegistryDbContext db,
+    TimeProvider time,
+    IOptions<RegistryStorageOptions> options,
+    IOptions<GcOptions> gc,
+    ContentPolicies policies,
+    ILogger<ManifestService> logger)
 {
     /// <summary>The manifest a tag points at, or the one with the digest; one indexed query either way.</summary>
     public Task<StoredManifest?> GetAsync(string repository, ManifestReference reference, CancellationToken ct)
@@ -101,6 +107,7 @@ public sealed partial class ManifestService(
         }
 
         await MetadataSql.LockManifestsAsync(db, [manifestId], exclusive: false, ct);
+        await policies.CheckPushAsync(new PushCheck(repositoryId.Value, repository, reference.Tag, manifestId, inserted, author?.User, now), ct);
         if (reference.Tag is { } tag)
         {
             var previous = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).Select(t => (long?)t.ManifestId).FirstOrDefaultAsync(ct);

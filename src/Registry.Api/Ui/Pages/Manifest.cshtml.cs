@@ -56,9 +56,10 @@ public sealed class ManifestModel : UiPage
         {
             await Service<ManifestService>().DeleteAsync(Repository, _reference!, Author, Aborted);
         }
-        catch (RegistryException e) when (e.Error == ErrorCode.StillReferenced)
+        catch (RegistryException e) when (e.Error.Code == ErrorCode.Denied.Code)
         {
-            Error = e.Detail;
+            // Still listed by an index, or an immutable tag: the reason is shown on the page.
+            Error = e.Detail ?? e.Error.Message;
             return Page();
         }
 

@@ -31,6 +31,9 @@ public sealed class OrganizationModel : UiPage
 
     public bool IsOwner { get; private set; }
 
+    /// <summary>Whether the visitor may see the namespace's quota and immutable tags.</summary>
+    public bool MaySeeSettings { get; private set; }
+
     public async Task<IActionResult> OnGetAsync() => await LoadAsync() ? Page() : NotFound();
 
     public async Task<IActionResult> OnPostMemberAsync()
@@ -118,6 +121,8 @@ public sealed class OrganizationModel : UiPage
                 insider = true;
             }
         }
+
+        MaySeeSettings = await Service<Policies.NamespaceAccess>().MaySeeAsync(Caller, Name, Aborted);
 
         // A namespace with nothing the visitor may see looks the same as one that does not exist, so the page
         // cannot be used to find out which user and organization names there are.

@@ -61,10 +61,6 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                 });
 
-            migrationBuilder.CreateIndex(
-                name: "IX_manifests_config_digest",
-                table: "manifests",
-                column: "config_digest");
 
             migrationBuilder.CreateIndex(
                 name: "IX_gc_blob_reviews_claim",
@@ -96,9 +92,6 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
             migrationBuilder.DropTable(
                 name: "gc_manifest_reviews");
 
-            migrationBuilder.DropIndex(
-                name: "IX_manifests_config_digest",
-                table: "manifests");
 
             migrationBuilder.DropColumn(
                 name: "touched_at",
