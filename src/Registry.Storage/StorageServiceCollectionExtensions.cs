@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Storage.Blobs;
 using Registry.Storage.Metadata;
+using Registry.Storage.Retention;
 using Registry.Storage.Services;
 
 namespace Registry.Storage;
@@ -45,6 +46,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
         services.AddHostedService<UploadPurger>();
+        services.AddRegistryRetention();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Registry.Api.Identity;
+using Registry.Api.Retention;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Rest;
@@ -29,6 +30,7 @@ public static class ApiEndpoints
         RepositoryEndpoints.Map(api);
         AccessTokenEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        RetentionEndpoints.Map(api);
         return endpoints;
     }
 
