@@ -64,7 +64,11 @@ public sealed partial class RetentionScheduler(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
-        var policy = await db.RetentionPolicies.AsNoTracking().FirstAsync(p => p.Id == id, ct);
+        if (await db.RetentionPolicies.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct) is not { Schedule: not null } policy)
+        {
+            return false; // deleted or made manual since it was claimed
+        }
+
         var succeeded = true;
         try
         {

@@ -92,6 +92,7 @@ public sealed class PostgresRetentionTests(PostgresRetentionTests.Registry fixtu
                 ["Registry:Database:Provider"] = "Postgres",
                 ["Registry:Database:ConnectionString"] = await server.CreateDatabaseAsync(),
                 ["Registry:Retention:PullFlushInterval"] = "01:00:00",
+                ["Registry:Retention:SchedulerInterval"] = "1.00:00:00",
             });
         }
 

@@ -8,26 +8,38 @@ using static Registry.Api.Tests.Retention.RetentionHttp;
 
 namespace Registry.Api.Tests.Retention;
 
-/// <summary>The scheduler runs a due, enabled policy once, however many replicas look at the same moment.</summary>
-public sealed class RetentionScheduleTests(RegistryFactory registry) : IClassFixture<RegistryFactory>
+/// <summary>
+/// The scheduler runs a due, enabled policy once, however many replicas look at the same moment. The application's
+/// own scheduler looks once a day here (and at start, when nothing is due), so only the test's schedulers run.
+/// </summary>
+public sealed class RetentionScheduleTests : IAsyncLifetime
 {
+    private readonly RegistryFactory _registry = RegistryFactory.WithSettings(new Dictionary<string, string?>
+    {
+        ["Registry:Retention:SchedulerInterval"] = "1.00:00:00",
+    });
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _registry.DisposeAsync().AsTask();
+
     [Fact]
     public async Task ADuePolicyRunsOnceEvenWhenTwoSchedulersLookAtOnce()
     {
-        using var client = registry.CreateRegistryClient();
-        using var api = registry.CreateAdminApiClient();
+        using var client = _registry.CreateRegistryClient();
+        using var api = _registry.CreateAdminApiClient();
         var repository = NewRepository();
         var ns = Namespace(repository);
-        await registry.PushAgedTagsAsync(client, repository, ("a", TimeSpan.FromHours(3)), ("b", TimeSpan.FromHours(2)), ("c", TimeSpan.FromHours(1)));
+        await _registry.PushAgedTagsAsync(client, repository, ("a", TimeSpan.FromHours(3)), ("b", TimeSpan.FromHours(2)), ("c", TimeSpan.FromHours(1)));
         var id = await api.CreatePolicyAsync(ns, new { keepMostRecent = 1, schedule = "hourly" });
         var disabled = await api.CreatePolicyAsync(ns, new { tagPattern = "c", keepYoungerThan = "1m", schedule = "hourly", enabled = false });
-        var notDueYet = await registry.WithDbAsync(db => db.RetentionPolicies.Where(p => p.Id == id).Select(p => p.NextRunAt).SingleAsync());
-        await registry.WithDbAsync(db => db.RetentionPolicies.Where(p => p.Id == id || p.Id == disabled)
+        var notDueYet = await _registry.WithDbAsync(db => db.RetentionPolicies.Where(p => p.Id == id).Select(p => p.NextRunAt).SingleAsync());
+        await _registry.WithDbAsync(db => db.RetentionPolicies.Where(p => p.Id == id || p.Id == disabled)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.NextRunAt, DateTime.UtcNow.AddMinutes(-1))));
 
         // Two schedulers of their own, as two replicas would have, against the one database.
-        var first = ActivatorUtilities.CreateInstance<RetentionScheduler>(registry.Services);
-        var second = ActivatorUtilities.CreateInstance<RetentionScheduler>(registry.Services);
+        var first = ActivatorUtilities.CreateInstance<RetentionScheduler>(_registry.Services);
+        var second = ActivatorUtilities.CreateInstance<RetentionScheduler>(_registry.Services);
         var ran = await Task.WhenAll(first.RunDueAsync(default), second.RunDueAsync(default));
         var again = await first.RunDueAsync(default);
         var runs = await api.GetFromJsonAsync<JsonElement>($"{PoliciesUrl(ns)}/{id}/runs");
