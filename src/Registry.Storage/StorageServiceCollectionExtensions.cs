@@ -6,6 +6,7 @@ using Registry.Storage.Blobs;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Policies;
+using Registry.Storage.Retention;
 using Registry.Storage.Services;
 
 namespace Registry.Storage;
@@ -52,6 +53,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<GcMetrics>();
         services.AddScoped<GarbageCollector>();
         services.AddHostedService<GcWorker>();
+        services.AddRegistryRetention();
         return services;
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Primitives;
 using Registry.Core;
 using Registry.Core.Manifests;
+using Registry.Storage.Retention;
 using Registry.Storage.Services;
 
 namespace Registry.Api.Distribution;
@@ -30,6 +31,8 @@ internal static class ManifestEndpoints
         response.Headers.ETag = $"\"{manifest.Digest}\"";
         if (!HttpMethods.IsHead(context.Request.Method))
         {
+            // In memory only; written in batches later (retention policies keep what was pulled recently).
+            context.RequestServices.GetRequiredService<PullRecorder>().Record(route.Name, manifest.Digest);
             await response.Body.WriteAsync(manifest.Payload, context.RequestAborted);
         }
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Registry.Api.Identity;
+using Registry.Api.Retention;
 using Registry.Storage.Metadata;
 
 namespace Registry.Api.Rest;
@@ -31,6 +32,7 @@ public static class ApiEndpoints
         AuditEndpoints.Map(api);
         GcEndpoints.Map(api);
         Policies.PolicyEndpoints.Map(api);
+        RetentionEndpoints.Map(api);
         return endpoints;
     }
 

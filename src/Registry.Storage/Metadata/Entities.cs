@@ -81,6 +81,9 @@ public sealed class ManifestEntity
     public string? AnnotationsJson { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>The last GET of the manifest, recorded in batches (see <c>PullRecorder</c>); null when never pulled since.</summary>
+    public DateTime? LastPulledAt { get; set; }
 }
 
 /// <summary>A layer of an image manifest, in order (the config is on the manifest row).</summary>

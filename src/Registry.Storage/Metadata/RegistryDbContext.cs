@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Registry.Storage.Retention;
 
 namespace Registry.Storage.Metadata;
 
@@ -51,6 +52,10 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
     public DbSet<Policies.NamespaceQuotaEntity> NamespaceQuotas => Set<Policies.NamespaceQuotaEntity>();
 
     public DbSet<Policies.ImmutableTagRuleEntity> ImmutableTagRules => Set<Policies.ImmutableTagRuleEntity>();
+
+    public DbSet<RetentionPolicyEntity> RetentionPolicies => Set<RetentionPolicyEntity>();
+
+    public DbSet<RetentionRunEntity> RetentionRuns => Set<RetentionRunEntity>();
 
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
@@ -117,6 +122,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.SubjectDigest).HasColumnName("subject_digest").HasMaxLength(150);
             e.Property(x => x.AnnotationsJson).HasColumnName("annotations_json");
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.LastPulledAt).HasColumnName("last_pulled_at");
             e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(x => x.RepositoryId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(x => new { x.RepositoryId, x.Digest }).IsUnique();
             e.HasIndex(x => new { x.RepositoryId, x.SubjectDigest });
@@ -204,6 +210,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
 
         OnIdentityModelCreating(modelBuilder);
         Policies.PolicyModel.Configure(modelBuilder);
+        RetentionModel.Configure(modelBuilder);
     }
 
     private void OnIdentityModelCreating(ModelBuilder modelBuilder)

@@ -353,6 +353,10 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("digest");
 
+                    b.Property<DateTime?>("LastPulledAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_pulled_at");
+
                     b.Property<string>("MediaType")
                         .IsRequired()
                         .HasMaxLength(255)
@@ -768,6 +772,136 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("namespace_quotas", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Retention.RetentionPolicyEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_until");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<int?>("KeepMostRecent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("keep_most_recent");
+
+                    b.Property<string>("KeepPulledWithin")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("keep_pulled_within");
+
+                    b.Property<string>("KeepYoungerThan")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("keep_younger_than");
+
+                    b.Property<DateTime?>("LastRunAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_run_at");
+
+                    b.Property<string>("Namespace")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("namespace");
+
+                    b.Property<DateTime?>("NextRunAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_run_at");
+
+                    b.Property<string>("Repository")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("repository");
+
+                    b.Property<string>("Schedule")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("schedule");
+
+                    b.Property<string>("TagPattern")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tag_pattern");
+
+                    b.Property<string>("UntaggedOlderThan")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("untagged_older_than");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Namespace");
+
+                    b.HasIndex("NextRunAt");
+
+                    b.ToTable("retention_policies", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Retention.RetentionRunEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Actor")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actor");
+
+                    b.Property<int>("DeletedManifests")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("deleted_manifests");
+
+                    b.Property<int>("DeletedTags")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("deleted_tags");
+
+                    b.Property<DateTime>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<long>("PolicyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("policy_id");
+
+                    b.Property<string>("ReportJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("report_json");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PolicyId", "Id");
+
+                    b.ToTable("retention_runs", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Metadata.AccessTokenEntity", b =>
                 {
                     b.HasOne("Registry.Storage.Metadata.AccountEntity", null)
@@ -874,6 +1008,15 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.HasOne("Registry.Storage.Metadata.RepositoryEntity", null)
                         .WithMany()
                         .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Retention.RetentionRunEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Retention.RetentionPolicyEntity", null)
+                        .WithMany()
+                        .HasForeignKey("PolicyId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
