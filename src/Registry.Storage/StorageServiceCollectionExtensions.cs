@@ -44,6 +44,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<ManifestService>();
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
+        services.AddScoped<Webhooks.WebhookDeliveryStore>();
         services.AddHostedService<UploadPurger>();
         return services;
     }

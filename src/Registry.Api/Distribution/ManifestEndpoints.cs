@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Primitives;
+using Registry.Api.Webhooks;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Services;
@@ -30,6 +31,7 @@ internal static class ManifestEndpoints
         response.Headers.ETag = $"\"{manifest.Digest}\"";
         if (!HttpMethods.IsHead(context.Request.Method))
         {
+            context.RequestServices.GetRequiredService<WebhookPullEvents>().Add(route.Name, reference, manifest.Digest, manifest.MediaType, DistributionApi.Author(context).User);
             await response.Body.WriteAsync(manifest.Payload, context.RequestAborted);
         }
     }

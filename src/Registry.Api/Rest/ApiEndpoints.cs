@@ -29,6 +29,7 @@ public static class ApiEndpoints
         RepositoryEndpoints.Map(api);
         AccessTokenEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        Webhooks.WebhookEndpoints.Map(api);
         return endpoints;
     }
 

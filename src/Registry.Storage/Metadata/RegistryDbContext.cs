@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Registry.Storage.Webhooks;
 
 namespace Registry.Storage.Metadata;
 
@@ -43,6 +44,12 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
     public DbSet<LoginThrottleEntity> LoginThrottles => Set<LoginThrottleEntity>();
 
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
+
+    public DbSet<WebhookEntity> Webhooks => Set<WebhookEntity>();
+
+    public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
+
+    public DbSet<WebhookAttemptEntity> WebhookAttempts => Set<WebhookAttemptEntity>();
 
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
@@ -167,6 +174,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
         });
 
         OnIdentityModelCreating(modelBuilder);
+        WebhookModel.Configure(modelBuilder);
     }
 
     private void OnIdentityModelCreating(ModelBuilder modelBuilder)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Metadata;
+using Registry.Storage.Webhooks;
 
 namespace Registry.Storage.Services;
 
@@ -101,6 +102,7 @@ public sealed partial class ManifestService(
         }
 
         await AuditAsync(author, AuditActions.ManifestPush, repository, reference, digest.ToString(), now, ct);
+        await WebhookOutbox.RecordAsync(db, new WebhookEvent(WebhookEventTypes.Push, repository, reference.Tag, digest.ToString(), parsed.MediaType, author?.User, now), ct);
         await transaction.CommitAsync(ct);
         LogPushed(logger, repository, reference.ToString(), digest.ToString());
         return new PutManifestResult(digest, parsed.Subject?.Digest);
@@ -143,6 +145,7 @@ public sealed partial class ManifestService(
         if (rows > 0)
         {
             await AuditAsync(author, AuditActions.ManifestDelete, repository, reference, detail: null, time.GetUtcNow().UtcDateTime, ct);
+            await WebhookOutbox.RecordAsync(db, new WebhookEvent(WebhookEventTypes.Delete, repository, reference.Tag, reference.Digest?.ToString(), null, author?.User, time.GetUtcNow().UtcDateTime), ct);
             LogDeleted(logger, repository, reference.ToString());
         }
 
