@@ -9,6 +9,7 @@ using Registry.Api.Identity;
 using Registry.Api.Rest;
 using Registry.Api.Security;
 using Registry.Api.Ui;
+using Registry.Api.Webhooks;
 using Registry.Storage.Metadata;
 using Registry.Storage;
 
@@ -49,6 +50,7 @@ public static class RegistryHostExtensions
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
         builder.Services.AddRegistryUi();
+        builder.Services.AddRegistryWebhooks();
         return builder;
     }
 

@@ -49,6 +49,7 @@ public static class StorageServiceCollectionExtensions
         services.AddScoped<RepositoryContentService>();
         services.AddScoped<RepositoryService>();
         services.AddRegistryPolicies();
+        services.AddScoped<Webhooks.WebhookDeliveryStore>();
         services.AddHostedService<UploadPurger>();
         services.AddSingleton<GcMetrics>();
         services.AddScoped<GarbageCollector>();

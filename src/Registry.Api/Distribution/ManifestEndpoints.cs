@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Primitives;
+using Registry.Api.Webhooks;
 using Registry.Core;
 using Registry.Core.Manifests;
 using Registry.Storage.Retention;
@@ -33,6 +34,7 @@ internal static class ManifestEndpoints
         {
             // In memory only; written in batches later (retention policies keep what was pulled recently).
             context.RequestServices.GetRequiredService<PullRecorder>().Record(route.Name, manifest.Digest);
+            context.RequestServices.GetRequiredService<WebhookPullEvents>().Add(route.Name, reference, manifest.Digest, manifest.MediaType, DistributionApi.Author(context).User);
             await response.Body.WriteAsync(manifest.Payload, context.RequestAborted);
         }
     }

@@ -33,6 +33,7 @@ public static class ApiEndpoints
         GcEndpoints.Map(api);
         Policies.PolicyEndpoints.Map(api);
         RetentionEndpoints.Map(api);
+        Webhooks.WebhookEndpoints.Map(api);
         return endpoints;
     }
 

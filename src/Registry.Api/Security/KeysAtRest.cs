@@ -21,7 +21,8 @@ public static partial class KeysAtRest
         var ring = await db.DataProtectionKeys.ToListAsync(ct);
         var parsed = ring.Select(row => (Row: row, Xml: XElement.Parse(row.Xml))).ToList();
 
-        var anyEncrypted = signingKeys.Any(k => KeyEncryptionKey.IsSealed(k.PrivateKey)) || parsed.Any(p => KeyRingXml.EncryptedSecrets(p.Xml).Any());
+        var anyEncrypted = signingKeys.Any(k => KeyEncryptionKey.IsSealed(k.PrivateKey)) || parsed.Any(p => KeyRingXml.EncryptedSecrets(p.Xml).Any())
+            || await db.Webhooks.AnyAsync(ct);
         key.Load(mayGenerate: !anyEncrypted);
 
         var encryptedNow = 0;

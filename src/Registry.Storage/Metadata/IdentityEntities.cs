@@ -161,6 +161,9 @@ public static class AuditActions
     public const string MemberSet = "member.set";
     public const string MemberRemove = "member.remove";
     public const string SigningKeyRotate = "signing-key.rotate";
+    public const string WebhookCreate = "webhook.create";
+    public const string WebhookUpdate = "webhook.update";
+    public const string WebhookDelete = "webhook.delete";
 }
 
 /// <summary>Who made a change, for the audit entry written in the same transaction as the change.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Registry.Storage.Retention;
+using Registry.Storage.Webhooks;
 
 namespace Registry.Storage.Metadata;
 
@@ -56,6 +57,12 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
     public DbSet<RetentionPolicyEntity> RetentionPolicies => Set<RetentionPolicyEntity>();
 
     public DbSet<RetentionRunEntity> RetentionRuns => Set<RetentionRunEntity>();
+
+    public DbSet<WebhookEntity> Webhooks => Set<WebhookEntity>();
+
+    public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
+
+    public DbSet<WebhookAttemptEntity> WebhookAttempts => Set<WebhookAttemptEntity>();
 
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
@@ -211,6 +218,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
         OnIdentityModelCreating(modelBuilder);
         Policies.PolicyModel.Configure(modelBuilder);
         RetentionModel.Configure(modelBuilder);
+        WebhookModel.Configure(modelBuilder);
     }
 
     private void OnIdentityModelCreating(ModelBuilder modelBuilder)

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Registry.Core;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
+using Registry.Storage.Webhooks;
 
 namespace Registry.Storage.Services;
 
@@ -47,6 +48,7 @@ public sealed partial class ManifestService
         if (rows > 0)
         {
             await AuditAsync(author, AuditActions.ManifestDelete, repository, reference, detail: null, now, ct);
+            await WebhookOutbox.RecordAsync(db, new WebhookEvent(WebhookEventTypes.Delete, repository, reference.Tag, reference.Digest?.ToString(), null, author?.User, now), ct);
             LogDeleted(logger, repository, reference.ToString());
         }
 

@@ -7,6 +7,7 @@ using Registry.Core.Manifests;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Policies;
+using Registry.Storage.Webhooks;
 
 namespace Registry.Storage.Services;
 
@@ -126,6 +127,7 @@ public sealed partial class ManifestService(
         await db.Repositories.Where(r => r.Id == repositoryId && r.EmptiedAt != null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.EmptiedAt, (DateTime?)null), ct);
         await AuditAsync(author, AuditActions.ManifestPush, repository, reference, digest.ToString(), now, ct);
+        await WebhookOutbox.RecordAsync(db, new WebhookEvent(WebhookEventTypes.Push, repository, reference.Tag, digest.ToString(), parsed.MediaType, author?.User, now), ct);
         await transaction.CommitAsync(ct);
         LogPushed(logger, repository, reference.ToString(), digest.ToString());
         return new PutManifestResult(digest, parsed.Subject?.Digest);
