@@ -71,27 +71,9 @@ public sealed partial class RetentionRunner(
                 continue;
             }
 
+            // Deleting by digest removes the manifest's referrers with it, in the same transaction.
             deleted.Add(new DeletedManifest(repository, manifest.Digest));
-            foreach (var referrer in manifest.Referrers)
-            {
-                deleted.Add(new DeletedManifest(repository, referrer, manifest.Digest));
-                await RemoveOrphanedReferrerAsync(repositoryId, repository, referrer, author, ct);
-            }
-        }
-    }
-
-    /// <summary>
-    /// A referrer follows its subject. Where deleting the subject has not already removed it, it is removed here once
-    /// its subject is gone (referrers of referrers come later in the list, after their own subject).
-    /// </summary>
-    private async Task RemoveOrphanedReferrerAsync(long repositoryId, string repository, string digest, ChangeAuthor? author, CancellationToken ct)
-    {
-        var orphaned = await db.Manifests.AnyAsync(
-            m => m.RepositoryId == repositoryId && m.Digest == digest
-                && !db.Manifests.Any(s => s.RepositoryId == repositoryId && s.Digest == m.SubjectDigest), ct);
-        if (orphaned)
-        {
-            await TryDeleteAsync(repository, digest, author, ct);
+            deleted.AddRange(manifest.Referrers.Select(referrer => new DeletedManifest(repository, referrer, manifest.Digest)));
         }
     }
 
