@@ -18,6 +18,19 @@ public abstract partial class StorageContractTests : IAsyncLifetime
 
     protected StorageHost Host { get; private set; } = null!;
 
+    /// <summary>Restarts the storage over the same data with these settings added (e.g. <c>Registry:Gc:ReviewDelay</c>).</summary>
+    protected async Task ReconfigureAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var merged = new Dictionary<string, string?>(Host.Settings);
+        foreach (var (key, value) in settings)
+        {
+            merged[key] = value;
+        }
+
+        await Host.DisposeAsync();
+        Host = await StorageHost.StartAsync(_dataDirectory, merged);
+    }
+
     /// <summary>The settings that select and connect the provider under test.</summary>
     protected abstract Task<Dictionary<string, string?>> ProviderSettingsAsync();
 

@@ -125,7 +125,7 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
 
     /// <summary>Links of these blobs that no manifest of their repository uses and that no push touched lately.</summary>
     internal IQueryable<RepositoryBlobEntity> StaleLinks(List<string> digests, DateTime graceCutoff) =>
-        db.RepositoryBlobs.Where(rb => digests.Contains(rb.BlobDigest) && rb.TouchedAt < graceCutoff
+        db.RepositoryBlobs.Where(rb => digests.Contains(rb.BlobDigest) && rb.TouchedAt <= graceCutoff
             && !db.ManifestLayers.Any(l => l.Digest == rb.BlobDigest && db.Manifests.Any(m => m.Id == l.ManifestId && m.RepositoryId == rb.RepositoryId))
             && !db.Manifests.Any(m => m.ConfigDigest == rb.BlobDigest && m.RepositoryId == rb.RepositoryId));
 

@@ -9,8 +9,8 @@ namespace Registry.Storage.Gc;
 
 /// <summary>
 /// Online garbage collection: pushes, pulls and deletes go on while it runs. Changes that take a reference away queue
-/// a review of what lost it (<see cref="GcReviews"/>); a run works through the reviews that are due, manifests first,
-/// then blobs, in batches that replicas claim in the database. Rows go first and bytes after, so a crash in between
+/// a review of what lost it (<see cref="GcReviews"/>); a run works through the reviews that are due, blobs first,
+/// then manifests, in batches that replicas claim in the database. Rows go first and bytes after, so a crash in between
 /// leaves only bytes that nothing names, which the next run removes.
 /// </summary>
 public sealed partial class GarbageCollector(
@@ -41,8 +41,10 @@ public sealed partial class GarbageCollector(
         }
 
         var claim = Guid.NewGuid().ToString("N");
-        var manifests = await CollectManifestsAsync(new ManifestCollector(db, settings, logger), claim, runStart, ct);
+        // Blobs before manifests: what a manifest collected now leaves unused is reviewed by a later run, whatever
+        // the clock reads, as a dry run assumes.
         var blobs = await CollectBlobsAsync(new BlobCollector(db, store, settings, logger), claim, runStart, ct);
+        var manifests = await CollectManifestsAsync(new ManifestCollector(db, settings, logger), claim, runStart, ct);
         repositories += blobs.Repositories;
 
         var pending = await db.GcBlobReviews.CountAsync(ct) + await db.GcManifestReviews.CountAsync(ct);

@@ -16,7 +16,7 @@ internal sealed class GcPreview(RegistryDbContext db, GcOptions options)
         var graceCutoff = now - options.UploadGrace;
 
         // A link stays when a manifest of its repository uses it or a push touched it lately.
-        var kept = db.RepositoryBlobs.Where(rb => rb.TouchedAt >= graceCutoff
+        var kept = db.RepositoryBlobs.Where(rb => rb.TouchedAt > graceCutoff
             || db.ManifestLayers.Any(l => l.Digest == rb.BlobDigest && db.Manifests.Any(m => m.Id == l.ManifestId && m.RepositoryId == rb.RepositoryId))
             || db.Manifests.Any(m => m.ConfigDigest == rb.BlobDigest && m.RepositoryId == rb.RepositoryId));
 
@@ -40,7 +40,7 @@ internal sealed class GcPreview(RegistryDbContext db, GcOptions options)
         {
             var collector = new ManifestCollector(db, options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             var due = db.Manifests.Where(m => db.GcManifestReviews.Any(r => r.ManifestId == m.Id && r.ReviewAfter <= runStart)
-                || (m.CreatedAt < graceCutoff && !db.GcManifestReviews.Any(r => r.ManifestId == m.Id)));
+                || (m.CreatedAt <= graceCutoff && !db.GcManifestReviews.Any(r => r.ManifestId == m.Id)));
             manifests = await collector.Collectible(due).CountAsync(ct);
         }
 

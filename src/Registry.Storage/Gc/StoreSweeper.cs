@@ -73,7 +73,7 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
         await QueueBlobsAsync(
             db.Blobs.Where(b => !db.RepositoryBlobs.Any(rb => rb.BlobDigest == b.Digest)).Select(b => b.Digest), runStart, ct);
         await QueueBlobsAsync(
-            db.RepositoryBlobs.Where(rb => rb.TouchedAt < graceCutoff
+            db.RepositoryBlobs.Where(rb => rb.TouchedAt <= graceCutoff
                     && !db.ManifestLayers.Any(l => l.Digest == rb.BlobDigest && db.Manifests.Any(m => m.Id == l.ManifestId && m.RepositoryId == rb.RepositoryId))
                     && !db.Manifests.Any(m => m.ConfigDigest == rb.BlobDigest && m.RepositoryId == rb.RepositoryId))
                 .Select(rb => rb.BlobDigest),
@@ -82,7 +82,7 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
 
         if (options.DeleteUntagged)
         {
-            var untagged = db.Manifests.Where(m => m.CreatedAt < graceCutoff
+            var untagged = db.Manifests.Where(m => m.CreatedAt <= graceCutoff
                 && !db.Tags.Any(t => t.ManifestId == m.Id)
                 && !db.ManifestReferences.Any(r => r.ChildId == m.Id)
                 && !db.GcManifestReviews.Any(r => r.ManifestId == m.Id));
