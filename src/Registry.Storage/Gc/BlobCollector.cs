@@ -22,6 +22,20 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
     /// <summary>Claims up to a batch of reviews due at <paramref name="runStart"/> that no live claim holds.</summary>
     public async Task<List<string>> ClaimAsync(string claim, DateTime runStart, DateTime now, CancellationToken ct)
     {
+        var until = now + options.ClaimDuration;
+        if (db.Database.IsNpgsql())
+        {
+            // Reviews that a push, a delete or another replica holds at this moment are skipped, not waited for.
+            await db.Database.ExecuteSqlAsync(
+                $"""
+                UPDATE gc_blob_reviews SET claim = {claim}, claimed_until = {until}
+                WHERE digest IN (SELECT digest FROM gc_blob_reviews
+                                 WHERE review_after <= {runStart} AND (claimed_until IS NULL OR claimed_until < {now})
+                                 ORDER BY review_after LIMIT {options.BatchSize} FOR UPDATE SKIP LOCKED)
+                """, ct);
+            return await db.GcBlobReviews.Where(r => r.Claim == claim).Select(r => r.Digest).ToListAsync(ct);
+        }
+
         var candidates = await db.GcBlobReviews
             .Where(r => r.ReviewAfter <= runStart && (r.ClaimedUntil == null || r.ClaimedUntil < now))
             .OrderBy(r => r.ReviewAfter)
@@ -33,8 +47,7 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
             return candidates;
         }
 
-        // The claim condition is repeated: of two replicas racing for a review, only one update matches.
-        var until = now + options.ClaimDuration;
+        // The claim condition is repeated: of two processes racing for a review, only one update matches.
         await db.GcBlobReviews
             .Where(r => candidates.Contains(r.Digest) && (r.ClaimedUntil == null || r.ClaimedUntil < now))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Claim, claim).SetProperty(r => r.ClaimedUntil, until), ct);
@@ -54,7 +67,7 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
     private async Task<(int Links, int Repositories, List<string> Linkless)> UnlinkAsync(List<string> batch, DateTime runStart, DateTime now, CancellationToken ct)
     {
         var graceCutoff = now - options.UploadGrace;
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct);
         await MetadataSql.LockBlobsAsync(db, batch, exclusive: true, ct);
 
         // Read again under the lock: a change that took a reference away since the claim may have moved the review.
@@ -91,7 +104,7 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
     /// <summary>The second transaction: bytes, then the record, of blobs that still have no link.</summary>
     private async Task<(int Blobs, long Bytes)> DeleteAsync(List<string> linkless, CancellationToken ct)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct);
         await MetadataSql.LockBlobsAsync(db, linkless, exclusive: true, ct);
         var victims = await Unused(db.Blobs.Where(b => linkless.Contains(b.Digest)))
             .OrderBy(b => b.Digest)
@@ -135,7 +148,8 @@ internal sealed partial class BlobCollector(RegistryDbContext db, IBlobDeleter s
             && !db.ManifestLayers.Any(l => l.Digest == b.Digest)
             && !db.Manifests.Any(m => m.ConfigDigest == b.Digest));
 
-    private Task ReleaseAsync(List<string> digests, CancellationToken ct) =>
+    /// <summary>Gives up this run's claim on reviews (after a failure), so that the next run takes them at once.</summary>
+    public Task ReleaseAsync(List<string> digests, CancellationToken ct) =>
         digests.Count == 0
             ? Task.CompletedTask
             : db.GcBlobReviews.Where(r => digests.Contains(r.Digest))

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Storage.Blobs;
 using Registry.Storage.Metadata;
+using Registry.Storage.Services;
 
 namespace Registry.Storage.Gc;
 
@@ -35,9 +36,17 @@ public sealed partial class GarbageCollector(
         var orphanFiles = 0;
         if (sweep)
         {
-            orphanFiles = await sweeper.QueueOrphanFilesAsync(orphans, runStart, ct);
-            await sweeper.QueueUncoveredAsync(runStart, time.GetUtcNow().UtcDateTime, ct);
-            repositories += await sweeper.RemoveEmptiedRepositoriesAsync(ct);
+            try
+            {
+                orphanFiles = await sweeper.QueueOrphanFilesAsync(orphans, runStart, ct);
+                await sweeper.QueueUncoveredAsync(runStart, time.GetUtcNow().UtcDateTime, ct);
+                repositories += await sweeper.RemoveEmptiedRepositoriesAsync(ct);
+            }
+            catch (Exception e) when (MetadataSql.IsLockConflict(e))
+            {
+                // What the sweep queued so far stays queued; the next sweep finds the rest.
+                LogGaveWay(logger, 0);
+            }
         }
 
         var claim = Guid.NewGuid().ToString("N");
@@ -58,45 +67,75 @@ public sealed partial class GarbageCollector(
         return report;
     }
 
-    private async Task<int> CollectManifestsAsync(ManifestCollector collector, string claim, DateTime runStart, CancellationToken ct)
+    private Task<int> CollectManifestsAsync(ManifestCollector collector, string claim, DateTime runStart, CancellationToken ct) =>
+        DrainAsync(
+            () => collector.ClaimAsync(claim, runStart, time.GetUtcNow().UtcDateTime, ct),
+            batch => collector.ReviewAsync(batch, runStart, time.GetUtcNow().UtcDateTime, ct),
+            collector.ReleaseAsync,
+            0,
+            (a, b) => a + b);
+
+    private Task<BlobCollector.Outcome> CollectBlobsAsync(BlobCollector collector, string claim, DateTime runStart, CancellationToken ct) =>
+        DrainAsync(
+            () => collector.ClaimAsync(claim, runStart, time.GetUtcNow().UtcDateTime, ct),
+            batch => collector.ReviewAsync(batch, runStart, time.GetUtcNow().UtcDateTime, ct),
+            collector.ReleaseAsync,
+            new BlobCollector.Outcome(0, 0, 0, 0),
+            (a, b) => new BlobCollector.Outcome(a.Blobs + b.Blobs, a.Bytes + b.Bytes, a.Links + b.Links, a.Repositories + b.Repositories));
+
+    /// <summary>
+    /// Claims and reviews batches until none is left that this run has not seen. A batch that runs into a client's
+    /// lock gives way: its claim is released and a later run takes it. Any other failure releases the claim too.
+    /// </summary>
+    private async Task<TOutcome> DrainAsync<TKey, TOutcome>(
+        Func<Task<List<TKey>>> claim, Func<List<TKey>, Task<TOutcome>> review, Func<List<TKey>, CancellationToken, Task> release, TOutcome total, Func<TOutcome, TOutcome, TOutcome> add)
     {
-        var seen = new HashSet<long>();
-        var collected = 0;
+        var seen = new HashSet<TKey>();
         while (true)
         {
-            var batch = await collector.ClaimAsync(claim, runStart, time.GetUtcNow().UtcDateTime, ct);
-            // A review this run has already settled and finds due again (the clock did not move) ends the run.
+            var batch = await claim();
+            // Reviews this run has already handled and finds due again (released, or the clock did not move) end it.
             if (batch.Where(seen.Add).ToList().Count == 0)
             {
-                return collected;
-            }
-
-            collected += await collector.ReviewAsync(batch, runStart, time.GetUtcNow().UtcDateTime, ct);
-        }
-    }
-
-    private async Task<BlobCollector.Outcome> CollectBlobsAsync(BlobCollector collector, string claim, DateTime runStart, CancellationToken ct)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var total = new BlobCollector.Outcome(0, 0, 0, 0);
-        while (true)
-        {
-            var batch = await collector.ClaimAsync(claim, runStart, time.GetUtcNow().UtcDateTime, ct);
-            // A review this run has already settled and finds due again (the clock did not move) ends the run.
-            if (batch.Where(seen.Add).ToList().Count == 0)
-            {
+                await release(batch, CancellationToken.None);
                 return total;
             }
 
-            var outcome = await collector.ReviewAsync(batch, runStart, time.GetUtcNow().UtcDateTime, ct);
-            total = new BlobCollector.Outcome(
-                total.Blobs + outcome.Blobs, total.Bytes + outcome.Bytes, total.Links + outcome.Links, total.Repositories + outcome.Repositories);
+            try
+            {
+                total = add(total, await review(batch));
+            }
+            catch (Exception e) when (MetadataSql.IsLockConflict(e))
+            {
+                LogGaveWay(logger, batch.Count);
+                await release(batch, CancellationToken.None);
+            }
+            catch
+            {
+                await ReleaseQuietlyAsync(release, batch);
+                throw;
+            }
+        }
+    }
+
+    private static async Task ReleaseQuietlyAsync<TKey>(Func<List<TKey>, CancellationToken, Task> release, List<TKey> batch)
+    {
+        try
+        {
+            await release(batch, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The claim then lapses after the claim duration; the original failure is what matters.
         }
     }
 
     /// <summary>How many reviews are queued (due or not).</summary>
     public async Task<int> QueueDepthAsync(CancellationToken ct) =>
         await db.GcBlobReviews.CountAsync(ct) + await db.GcManifestReviews.CountAsync(ct);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Garbage collection gave way to a client holding {Count} reviews; a later run takes them")]
+    private static partial void LogGaveWay(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Garbage collection removed {Blobs} blobs ({Bytes} bytes), {Manifests} manifests, {Links} links and {Repositories} emptied repositories in {Seconds:F1} s")]
     private static partial void LogRun(ILogger logger, int blobs, long bytes, int manifests, int links, int repositories, double seconds);

@@ -14,6 +14,20 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
 {
     public async Task<List<long>> ClaimAsync(string claim, DateTime runStart, DateTime now, CancellationToken ct)
     {
+        var until = now + options.ClaimDuration;
+        if (db.Database.IsNpgsql())
+        {
+            // As for blobs: held reviews are skipped, not waited for.
+            await db.Database.ExecuteSqlAsync(
+                $"""
+                UPDATE gc_manifest_reviews SET claim = {claim}, claimed_until = {until}
+                WHERE manifest_id IN (SELECT manifest_id FROM gc_manifest_reviews
+                                      WHERE review_after <= {runStart} AND (claimed_until IS NULL OR claimed_until < {now})
+                                      ORDER BY review_after LIMIT {options.BatchSize} FOR UPDATE SKIP LOCKED)
+                """, ct);
+            return await db.GcManifestReviews.Where(r => r.Claim == claim).Select(r => r.ManifestId).ToListAsync(ct);
+        }
+
         var candidates = await db.GcManifestReviews
             .Where(r => r.ReviewAfter <= runStart && (r.ClaimedUntil == null || r.ClaimedUntil < now))
             .OrderBy(r => r.ReviewAfter)
@@ -25,7 +39,6 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
             return candidates;
         }
 
-        var until = now + options.ClaimDuration;
         await db.GcManifestReviews
             .Where(r => candidates.Contains(r.ManifestId) && (r.ClaimedUntil == null || r.ClaimedUntil < now))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Claim, claim).SetProperty(r => r.ClaimedUntil, until), ct);
@@ -36,7 +49,7 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
     public async Task<int> ReviewAsync(List<long> batch, DateTime runStart, DateTime now, CancellationToken ct)
     {
         batch.Sort();
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct);
         await MetadataSql.LockManifestsAsync(db, batch, exclusive: true, ct);
         var due = await db.GcManifestReviews.Where(r => batch.Contains(r.ManifestId) && r.ReviewAfter <= runStart).Select(r => r.ManifestId).ToListAsync(ct);
         var collected = options.DeleteUntagged
@@ -45,24 +58,20 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
                 .ToListAsync(ct)
             : [];
 
+        // The due reviews end here (a later change that takes a reference away queues them again); a manifest this
+        // batch lets go of (an index's child, a referrer) is queued anew below, even if its own review was in the batch.
+        await db.GcManifestReviews.Where(r => due.Contains(r.ManifestId)).ExecuteDeleteAsync(ct);
         var reviewAfter = now + options.ReviewDelay;
-        foreach (var manifest in collected)
-        {
-            await GcReviews.ContentOfAsync(db, manifest.Id, reviewAfter, ct);
-            await GcReviews.ReferrersOfAsync(db, manifest.RepositoryId, manifest.Digest, reviewAfter, ct);
-        }
-
         var ids = collected.Select(m => m.Id).ToList();
+        await GcReviews.ContentOfAsync(db, ids, reviewAfter, ct);
+        await GcReviews.ReferrersOfAsync(db, collected.Select(m => (m.RepositoryId, m.Digest)).ToList(), reviewAfter, ct);
         await db.Manifests.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync(ct);
         foreach (var repositoryId in collected.Select(m => m.RepositoryId).Distinct())
         {
             await GcReviews.MarkEmptiedAsync(db, repositoryId, now, ct);
         }
 
-        // Due but kept: the review ends (a later change that takes a reference away queues it again).
-        await db.GcManifestReviews.Where(r => due.Contains(r.ManifestId)).ExecuteDeleteAsync(ct);
-        await db.GcManifestReviews.Where(r => batch.Contains(r.ManifestId))
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Claim, (string?)null).SetProperty(r => r.ClaimedUntil, (DateTime?)null), ct);
+        await ReleaseAsync(batch.Except(due).ToList(), ct);
         await transaction.CommitAsync(ct);
         foreach (var manifest in collected)
         {
@@ -71,6 +80,13 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
 
         return collected.Count;
     }
+
+    /// <summary>Gives up this run's claim on reviews (after a failure), so that the next run takes them at once.</summary>
+    public Task ReleaseAsync(List<long> ids, CancellationToken ct) =>
+        ids.Count == 0
+            ? Task.CompletedTask
+            : db.GcManifestReviews.Where(r => ids.Contains(r.ManifestId))
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Claim, (string?)null).SetProperty(r => r.ClaimedUntil, (DateTime?)null), ct);
 
     /// <summary>Manifests that no tag, index or living subject keeps.</summary>
     internal IQueryable<ManifestEntity> Collectible(IQueryable<ManifestEntity> manifests) =>

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Registry.Storage.Blobs;
 using Registry.Storage.Metadata;
+using Registry.Storage.Services;
 
 namespace Registry.Storage.Gc;
 
@@ -43,9 +44,9 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
     public async Task<int> QueueOrphanFilesAsync(IReadOnlyList<StoredBlob> orphans, DateTime runStart, CancellationToken ct)
     {
         var queued = 0;
-        foreach (var chunk in orphans.Chunk(Page))
+        foreach (var chunk in orphans.OrderBy(o => o.Digest.ToString(), StringComparer.Ordinal).Chunk(Page))
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct);
             foreach (var orphan in chunk)
             {
                 var digest = orphan.Digest.ToString();
@@ -95,7 +96,7 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
                     break;
                 }
 
-                await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+                await using (var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct))
                 {
                     foreach (var id in ids)
                     {
@@ -111,8 +112,13 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
     }
 
     /// <summary>Emptied repositories with nothing left in them.</summary>
-    public Task<int> RemoveEmptiedRepositoriesAsync(CancellationToken ct) =>
-        GcRepositories.Emptied(db).ExecuteDeleteAsync(ct);
+    public async Task<int> RemoveEmptiedRepositoriesAsync(CancellationToken ct)
+    {
+        await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct);
+        var removed = await GcRepositories.Emptied(db).ExecuteDeleteAsync(ct);
+        await transaction.CommitAsync(ct);
+        return removed;
+    }
 
     private async Task QueueBlobsAsync(IQueryable<string> digests, DateTime runStart, CancellationToken ct)
     {
@@ -126,7 +132,7 @@ internal sealed class StoreSweeper(RegistryDbContext db, IBlobDeleter store, GcO
                 return;
             }
 
-            await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+            await using (var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, ct))
             {
                 foreach (var digest in page)
                 {

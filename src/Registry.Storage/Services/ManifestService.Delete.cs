@@ -68,10 +68,7 @@ public sealed partial class ManifestService
         await RefuseIfListedAsync(repository, repositoryId, digest, ct);
 
         var doomed = await WithReferrersAsync(repositoryId, id.Value, digest, ct);
-        foreach (var manifest in doomed)
-        {
-            await GcReviews.ContentOfAsync(db, manifest, now + gc.Value.ReviewDelay, ct);
-        }
+        await GcReviews.ContentOfAsync(db, doomed, now + gc.Value.ReviewDelay, ct);
 
         // Tags, layers, index entries and queued reviews of these manifests go with them.
         var rows = await db.Manifests.Where(m => doomed.Contains(m.Id)).ExecuteDeleteAsync(ct);

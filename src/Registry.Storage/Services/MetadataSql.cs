@@ -1,4 +1,7 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 using Registry.Core;
 using Registry.Storage.Metadata;
 
@@ -73,6 +76,38 @@ internal static class MetadataSql
         return exclusive
             ? db.Database.ExecuteSqlAsync($"SELECT id FROM manifests WHERE id = ANY({array}) ORDER BY id FOR UPDATE", ct)
             : db.Database.ExecuteSqlAsync($"SELECT id FROM manifests WHERE id = ANY({array}) ORDER BY id FOR SHARE", ct);
+    }
+
+    /// <summary>
+    /// Starts a transaction of the collector, which gives way to clients: on PostgreSQL it waits at most a moment for
+    /// a row that a push or a delete holds and then fails with a lock conflict (<see cref="IsLockConflict"/>), to be
+    /// tried again later. A collector's transaction therefore never holds up a client for long, and in a deadlock
+    /// with one it is always the collector that gives up, well before the server would pick a victim.
+    /// </summary>
+    public static async Task<IDbContextTransaction> BeginCollectorTransactionAsync(RegistryDbContext db, CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlRawAsync("SET LOCAL lock_timeout = '200ms'", ct);
+        }
+
+        return transaction;
+    }
+
+    /// <summary>Whether the failure is a lock the transaction could not get (timeout, deadlock, busy database): try again later.</summary>
+    public static bool IsLockConflict(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure }
+                or SqliteException { SqliteErrorCode: 5 or 6 })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <returns>True when this call inserted the row.</returns>

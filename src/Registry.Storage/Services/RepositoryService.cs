@@ -119,10 +119,7 @@ public sealed class RepositoryService(RegistryDbContext db, TimeProvider time, I
     /// <summary>Deletes repositories in the caller's transaction, queueing their blobs for collection.</summary>
     public static async Task DeleteAsync(RegistryDbContext db, IReadOnlyCollection<long> ids, DateTime reviewAfter, CancellationToken ct)
     {
-        foreach (var id in ids)
-        {
-            await GcReviews.RepositoryAsync(db, id, reviewAfter, ct);
-        }
+        await GcReviews.RepositoriesAsync(db, ids, reviewAfter, ct);
 
         await db.Repositories.Where(r => ids.Contains(r.Id)).ExecuteDeleteAsync(ct);
     }
