@@ -87,6 +87,8 @@ public static class AdminCli
         DataDirectoryAccess.RestrictNewFiles();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Standard output carries the command's result (the JSON report of `admin gc`), for scripts to read.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
         await using var app = builder.Build();

@@ -17,9 +17,8 @@ internal static class GcEndpoints
         ApiEndpoints.RequireAdmin(caller);
 
         // An empty body is a real run, as `admin gc` without --dry-run is.
-        var dryRun = context.Request.ContentLength is 0 || (context.Request.ContentLength is null && !context.Request.HasJsonContentType())
-            ? false
-            : (await ApiEndpoints.BodyAsync<RunRequest>(context)).DryRun ?? false;
+        var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
+        var dryRun = hasBody && ((await ApiEndpoints.BodyAsync<RunRequest>(context)).DryRun ?? false);
         var report = await collector.RunAsync(dryRun, sweep: true, context.RequestAborted);
         if (!dryRun)
         {
