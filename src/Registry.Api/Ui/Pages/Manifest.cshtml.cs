@@ -64,6 +64,13 @@ public sealed class ManifestModel : UiPage
         }
 
         Flash = Tag is null ? $"Deleted the manifest {Details!.Digest}." : $"Deleted the tag {Tag}.";
+        if (await Service<RepositoryService>().FindAsync(Repository, Aborted) is null)
+        {
+            // That was its last manifest: the repository left the listings, and its page with them.
+            Flash += $" {Repository} is empty now and no longer listed.";
+            return Redirect("/");
+        }
+
         return Redirect($"/r/{Repository}");
     }
 
