@@ -71,18 +71,15 @@ public sealed class LoginThrottle(RegistryDbContext db, IOptions<AuthOptions> op
             return;
         }
 
-        if (row is null)
-        {
-            row = new LoginThrottleEntity { Key = key };
-            db.LoginThrottles.Add(row);
-        }
-
-        row.Failures = 0;
-        row.Lockouts = 0;
-        row.BlockedUntil = null;
-        row.WindowStart = now;
-        row.LastSuccessAt = now;
-        await SaveAsync(ct);
+        // One statement, as many clients signing in at once with the same account all find no row.
+        db.ChangeTracker.Clear();
+        await db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO login_throttles (key, blocked_until, failures, last_success_at, lockouts, window_start)
+            VALUES ({key}, NULL, 0, {now}, 0, {now})
+            ON CONFLICT (key) DO UPDATE SET blocked_until = NULL, failures = 0, lockouts = 0,
+                last_success_at = excluded.last_success_at, window_start = excluded.window_start
+            """, ct);
     }
 
     /// <summary>The length of the n-th lockout in a row: the first lockout, doubled n-1 times, at most the maximum.</summary>
