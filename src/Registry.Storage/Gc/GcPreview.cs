@@ -38,10 +38,9 @@ internal sealed class GcPreview(RegistryDbContext db, GcOptions options)
         var manifests = 0;
         if (options.DeleteUntagged)
         {
-            var collector = new ManifestCollector(db, options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             var due = db.Manifests.Where(m => db.GcManifestReviews.Any(r => r.ManifestId == m.Id && r.ReviewAfter <= runStart)
                 || (m.CreatedAt <= graceCutoff && !db.GcManifestReviews.Any(r => r.ManifestId == m.Id)));
-            manifests = await collector.Collectible(due).CountAsync(ct);
+            manifests = await ManifestCollector.Collectible(db, due).CountAsync(ct);
         }
 
         // Emptied repositories whose every remaining link goes in this run.

@@ -53,7 +53,7 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
         await MetadataSql.LockManifestsAsync(db, batch, exclusive: true, ct);
         var due = await db.GcManifestReviews.Where(r => batch.Contains(r.ManifestId) && r.ReviewAfter <= runStart).Select(r => r.ManifestId).ToListAsync(ct);
         var collected = options.DeleteUntagged
-            ? await Collectible(db.Manifests.Where(m => due.Contains(m.Id)))
+            ? await Collectible(db, db.Manifests.Where(m => due.Contains(m.Id)))
                 .Select(m => new { m.Id, m.RepositoryId, m.Digest })
                 .ToListAsync(ct)
             : [];
@@ -89,7 +89,7 @@ internal sealed partial class ManifestCollector(RegistryDbContext db, GcOptions 
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.Claim, (string?)null).SetProperty(r => r.ClaimedUntil, (DateTime?)null), ct);
 
     /// <summary>Manifests that no tag, index or living subject keeps.</summary>
-    internal IQueryable<ManifestEntity> Collectible(IQueryable<ManifestEntity> manifests) =>
+    internal static IQueryable<ManifestEntity> Collectible(RegistryDbContext db, IQueryable<ManifestEntity> manifests) =>
         manifests.Where(m => !db.Tags.Any(t => t.ManifestId == m.Id)
             && !db.ManifestReferences.Any(r => r.ChildId == m.Id)
             && (m.SubjectDigest == null || !db.Manifests.Any(s => s.RepositoryId == m.RepositoryId && s.Digest == m.SubjectDigest)));
