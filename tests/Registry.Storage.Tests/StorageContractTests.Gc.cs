@@ -127,7 +127,7 @@ public abstract partial class StorageContractTests
         Assert.Contains(orphanPath, removed);
         Assert.Equal(1, real.OrphanFiles);
         Assert.Equal(1, real.Manifests);
-        Assert.Equal(1, real.Repositories);
+        Assert.Equal(2, real.Repositories); // dry/five, emptied by the delete, and dry/three, which never held a manifest
         // One config and one layer of dry/one, of dry/two's first image, of dry/five; the abandoned blob; the orphan.
         Assert.Equal(8, real.Blobs);
         Assert.Equal(shared.Length, await StatAsync("dry/two", first.Layers[0]));
@@ -242,6 +242,21 @@ public abstract partial class StorageContractTests
         Assert.Equal(1, (await GcAsync()).Blobs);
         Assert.Null(await StatAsync("gone/app", checkedAgain));
         Assert.Empty(StoreFiles());
+        Assert.Equal((0, 0, 0, 0, 0), await RowCountsAsync()); // the repository the push created went with its blobs
+    }
+
+    [Fact]
+    public async Task A_repository_that_a_push_created_is_listed_once_it_holds_a_manifest()
+    {
+        var config = await PushBlobAsync("listed/app", Utf8("{\"os\":\"linux\"}"));
+
+        var before = await InScope(sp => sp.GetRequiredService<ManifestService>().CatalogAsync(100, null, default));
+        await PutAsync("listed/app", "v1", ImageJson(config, Utf8("{\"os\":\"linux\"}").Length));
+        var after = await InScope(sp => sp.GetRequiredService<ManifestService>().CatalogAsync(100, null, default));
+
+        Assert.DoesNotContain("listed/app", before);
+        Assert.Contains("listed/app", after);
+        Assert.NotNull(await InScope(sp => sp.GetRequiredService<RepositoryService>().FindAsync("listed/app", default)));
     }
 
     [Fact]

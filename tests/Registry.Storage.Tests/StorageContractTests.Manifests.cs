@@ -173,8 +173,11 @@ public abstract partial class StorageContractTests
     {
         foreach (var name in new[] { "cat/c", "cat/a", "cat/b" })
         {
-            await PushBlobAsync(name, RandomBytes(10));
+            var (json, _, _) = await ImageManifestAsync(name);
+            await PutAsync(name, "v1", json);
         }
+
+        await PushBlobAsync("cat/blobs-only", RandomBytes(10)); // a push that has not put its manifest yet: not listed
 
         var first = await InScope(sp => sp.GetRequiredService<ManifestService>().CatalogAsync(2, null, default));
         var rest = await InScope(sp => sp.GetRequiredService<ManifestService>().CatalogAsync(2, first[^1], default));

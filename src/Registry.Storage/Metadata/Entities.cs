@@ -20,9 +20,10 @@ public sealed class RepositoryEntity
     public DateTime CreatedAt { get; set; }
 
     /// <summary>
-    /// When the repository's last manifest was deleted; null while it holds content (or was created empty ahead of
-    /// a push). An emptied repository is left out of listings, and garbage collection removes it once nothing of it
-    /// remains.
+    /// Since when the repository holds no manifest: its last one was deleted, or a push created it with a blob and
+    /// has not put a manifest yet. Null while it holds manifests, and for a repository created ahead of a push (API
+    /// or UI). Such a repository is left out of listings, and garbage collection removes it once nothing of it
+    /// remains (no link, no upload).
     /// </summary>
     public DateTime? EmptiedAt { get; set; }
 }

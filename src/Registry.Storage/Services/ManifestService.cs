@@ -70,7 +70,7 @@ public sealed partial class ManifestService(
         await MetadataSql.LockBlobsAsync(db, parsed.RequiredBlobs.Select(d => d.Digest.ToString()).Distinct().ToList(), exclusive: false, ct);
         var children = await CheckReferencesAsync(repositoryId, parsed, ct);
         await MetadataSql.LockManifestsAsync(db, children.Select(c => c.Id).Distinct().ToList(), exclusive: false, ct);
-        repositoryId ??= await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
+        repositoryId ??= await MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, forManifest: true, ct);
 
         var entity = new ManifestEntity
         {

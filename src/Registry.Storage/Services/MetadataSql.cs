@@ -13,11 +13,17 @@ namespace Registry.Storage.Services;
 /// </summary>
 internal static class MetadataSql
 {
-    public static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, bool isPublic, DateTime now, CancellationToken ct)
+    /// <summary>The repository's id, creating it on first use.</summary>
+    /// <param name="forManifest">
+    /// False when a blob creates it: it stays out of listings (emptied) until a manifest arrives, and garbage
+    /// collection removes it if none ever does.
+    /// </param>
+    public static async Task<long> EnsureRepositoryAsync(RegistryDbContext db, string name, bool isPublic, DateTime now, bool forManifest, CancellationToken ct)
     {
         var ns = RepositoryName.NamespaceOf(name);
+        DateTime? emptiedAt = forManifest ? null : now;
         await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO repositories (name, namespace, is_public, created_at) VALUES ({name}, {ns}, {isPublic}, {now}) ON CONFLICT (name) DO NOTHING", ct);
+            $"INSERT INTO repositories (name, namespace, is_public, created_at, emptied_at) VALUES ({name}, {ns}, {isPublic}, {now}, {emptiedAt}) ON CONFLICT (name) DO NOTHING", ct);
         return await db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstAsync(ct);
     }
 

@@ -180,7 +180,7 @@ public sealed partial class UploadService(
     }
 
     private Task<long> EnsureRepositoryAsync(string repository, DateTime now, CancellationToken ct) =>
-        MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, ct);
+        MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, forManifest: false, ct);
 
     private async Task FindAsync(string repository, string id, CancellationToken ct)
     {

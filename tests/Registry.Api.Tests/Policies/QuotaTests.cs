@@ -132,13 +132,11 @@ public abstract class QuotaTests(RegistryFactory registry)
         using var tags = await client.GetAsync($"/v2/{dave.Name}/new/tags/list");
         using var tagsJson = await ReadJsonAsync(tags);
         using var repository = await api.GetAsync($"/api/v1/repositories/{dave.Name}/new");
-        using var repositoryJson = await ReadJsonAsync(repository);
 
         await AssertErrorAsync(refused, HttpStatusCode.Forbidden, "DENIED");
         Assert.Equal(HttpStatusCode.NotFound, byDigest.StatusCode);
         Assert.Empty(tagsJson.RootElement.GetProperty("tags").EnumerateArray());
-        Assert.Equal(0, repositoryJson.RootElement.GetProperty("tagCount").GetInt32());
-        Assert.Equal(0, repositoryJson.RootElement.GetProperty("usedBytes").GetInt64()); // the uploaded blobs are in no manifest
+        Assert.Equal(HttpStatusCode.NotFound, repository.StatusCode); // it holds blobs only: not listed until a manifest arrives
         Assert.Equal(0, (await QuotaAsync(api, dave.Name)).GetProperty("usedBytes").GetInt64());
     }
 
