@@ -10,7 +10,7 @@ usage() {
 usage: bench/gc.sh [options]
   --only ours|reference   benchmark one registry only (default: both)
   --update                also write the report to bench/RESULTS-gc.md
-  --quick                 small sizes (2,000 blobs, 1 x 256 MiB, 200 images), to check the script itself
+  --quick                 small sizes (2,000 blobs, 1 x 256 MiB, 200 images, backlog 2,000), to check the script
   --small-blobs N         unreferenced small blobs to collect (default 100000)
   --blob-bytes N          size of each small blob (default 1024)
   --repos N               repositories the small blobs are spread over (default 10)
@@ -18,7 +18,7 @@ usage: bench/gc.sh [options]
   --large-mib N           size of each large blob in MiB (default 1024)
   --images N              most images pushed per push-rate measurement (default 2000)
   --clients N             concurrent pushing clients (default 8)
-  --backlog N             unreferenced blobs collected while the clients push (default: --small-blobs)
+  --backlog N             unreferenced blobs collected while the clients push (default 20000)
   --grace-seconds N       ours' UploadGrace while the clients push (default 30; see README)
   --idle-wait N           before each phase, wait up to N s for other processes to leave the CPU (default 30)
   --keep                  keep the temporary directory (logs; data directories are emptied as the run goes)
@@ -31,12 +31,13 @@ KEEP=0
 SMALL_COUNT=100000
 SMALL_BYTES=1024
 REPOS=10
-PUSH_CONCURRENCY=8
+# Setup pushes only (not measured): enough in flight to keep both cores busy.
+PUSH_CONCURRENCY=16
 LARGE_COUNT=10
 LARGE_MIB=1024
 IMAGES=2000
 CLIENTS=8
-BACKLOG=''
+BACKLOG=20000
 GRACE_SECONDS=30
 IDLE_WAIT=30
 ARGS="$*"
@@ -46,7 +47,7 @@ while [[ $# -gt 0 ]]; do
         --only) ONLY=$2; shift 2 ;;
         --update) UPDATE=1; shift ;;
         --keep) KEEP=1; shift ;;
-        --quick) SMALL_COUNT=2000; LARGE_COUNT=1; LARGE_MIB=256; IMAGES=200; GRACE_SECONDS=10; IDLE_WAIT=0; shift ;;
+        --quick) SMALL_COUNT=2000; LARGE_COUNT=1; LARGE_MIB=256; IMAGES=200; BACKLOG=2000; GRACE_SECONDS=10; IDLE_WAIT=0; shift ;;
         --small-blobs) SMALL_COUNT=$2; shift 2 ;;
         --blob-bytes) SMALL_BYTES=$2; shift 2 ;;
         --repos) REPOS=$2; shift 2 ;;
@@ -62,7 +63,6 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case "$ONLY" in both|ours|reference) ;; *) echo "--only takes ours or reference" >&2; exit 2 ;; esac
-BACKLOG=${BACKLOG:-$SMALL_COUNT}
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing (apt-get install time): it times the reference's collection" >&2; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -204,6 +204,14 @@ ref_blob_files() { find "$REF_DATA/docker/registry/v2/blobs" -type f -name data 
 # The reference's per-repository links to blobs (`_layers/.../link`), which its collection leaves behind.
 ref_layer_links() { find "$REF_DATA/docker/registry/v2/repositories" -path '*/_layers/*' -type f -name link 2>/dev/null | wc -l; }
 
+# Repositories ours still lists (the admin API's total) and the reference still has a directory for.
+ours_repositories() {
+    printf 'user = "%s:%s"\n' "$OURS_USER" "$OURS_PASSWORD" |
+        curl --noproxy '*' -sf --max-time 30 -K - "$OURS_URL/api/v1/repositories?pageSize=1" |
+        sed -n 's/.*"total" *: *\([0-9]*\).*/\1/p' | grep . || echo 0
+}
+ref_repositories() { find "$REF_DATA/docker/registry/v2/repositories" -type d -name _layers 2>/dev/null | wc -l; }
+
 # ---------------------------------------------------------------- collection runs
 
 # One run of ours through the admin API, with the blob files counted before and after. PREFIX names the figures.
@@ -218,6 +226,7 @@ collect_ours() {
         note ours "$prefix collection run exited with status $?"
     record ours "${prefix}_files_after" "$(ours_blob_files)"
     record ours "info_${prefix}_upload_files_left" "$(find "$OURS_DATA/uploads" -type f 2>/dev/null | wc -l)"
+    record ours "info_${prefix}_repositories_listed_after" "$(ours_repositories)"
 }
 
 # One offline run of the reference: its server is stopped first (it must not take pushes while it collects), and
@@ -245,6 +254,7 @@ collect_reference() {
     [[ -n $eligible ]] && record reference "info_${prefix}_gc_blobs" "$eligible"
     record reference "${prefix}_files_after" "$(ref_blob_files)"
     record reference "info_${prefix}_layer_links_after" "$(ref_layer_links)"
+    record reference "info_${prefix}_repositories_left_after" "$(ref_repositories)"
 }
 
 # ---------------------------------------------------------------- phases

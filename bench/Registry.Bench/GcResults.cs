@@ -64,6 +64,9 @@ internal static class GcResults
             Line($"| Push small images, {M("image_clients")} clients, while a collection run of {Count("backlog_count")} blobs goes on (images/s), higher is better | {Format(during, "0")} | not possible: the reference collects offline, its server stopped | — |");
             var alone = Value(Ours, "alone_images_per_s");
             Line($"| — ours: push rate during collection / without | {Format(during is { } d && alone is { } a && a > 0 ? d / a : null, "0.00")}x | | |");
+            Row("— time to push one image (5 requests), median without collection (ms), lower is better", "alone_p50_ms", "0.0");
+            Row("— 99th percentile without collection (ms), lower is better", "alone_p99_ms", "0.0");
+            Line($"| — ours: median, 99th percentile and longest push during collection (ms) | {Format(Value(Ours, "during_p50_ms"), "0.0")}, {Format(Value(Ours, "during_p99_ms"), "0.0")}, {Format(Value(Ours, "during_max_ms"), "0")} | | |");
             Line($"| — ours: that collection run's wall time with the pushes going on (s) | {Format(Value(Ours, "during_gc_s"), "0.00")} | | |");
             Line();
 

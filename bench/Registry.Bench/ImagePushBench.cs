@@ -58,6 +58,14 @@ internal static class ImagePushBench
         var outcome = await PushManyAsync(client, prefix, runId, count, clients, gc, pushed, errors);
         var seconds = clock.Elapsed.TotalSeconds;
         sink.Add($"{metric}_images_per_s", outcome.Pushed / seconds);
+        if (outcome.Latencies.Count > 0)
+        {
+            var sorted = outcome.Latencies.Order().ToList();
+            sink.Add($"{metric}_p50_ms", sorted[sorted.Count / 2]);
+            sink.Add($"{metric}_p99_ms", sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))]);
+            sink.Add($"{metric}_max_ms", sorted[^1]);
+        }
+
         sink.Add($"info_{metric}_images", outcome.Pushed);
         sink.Add($"info_{metric}_push_window_s", seconds);
         sink.Add($"info_{metric}_failed_pushes", outcome.Failed);
@@ -111,11 +119,13 @@ internal static class ImagePushBench
         return broken.IsEmpty ? 0 : 1;
     }
 
-    private static async Task<(int Pushed, int Failed)> PushManyAsync(
+    /// <summary>Pushes until COUNT images were taken, STOPWHENDONE completed, or too many failed; each image's time in ms.</summary>
+    private static async Task<(int Pushed, int Failed, List<double> Latencies)> PushManyAsync(
         RegistryClient client, string prefix, string runId, int count, int clients, Task? stopWhenDone, ConcurrentQueue<PushedImage> pushed, ConcurrentQueue<string> errors)
     {
         var next = -1;
         var done = 0;
+        var latencies = new ConcurrentQueue<double>();
         var failed = 0;
         var workers = Enumerable.Range(0, clients).Select(async worker =>
         {
@@ -129,7 +139,9 @@ internal static class ImagePushBench
 
                 try
                 {
+                    var started = Stopwatch.GetTimestamp();
                     pushed.Enqueue(await PushOneAsync(client, $"{prefix}{worker}", $"{runId}-{n:D6}"));
+                    latencies.Enqueue(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     Interlocked.Increment(ref done);
                 }
                 catch (Exception e) when (e is BenchException or HttpRequestException or IOException or TaskCanceledException)
@@ -140,7 +152,7 @@ internal static class ImagePushBench
             }
         });
         await Task.WhenAll(workers);
-        return (done, failed);
+        return (done, failed, latencies.ToList());
     }
 
     /// <summary>Layer, then config, then the manifest by tag: the order a client pushes in.</summary>
