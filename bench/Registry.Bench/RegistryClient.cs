@@ -87,6 +87,14 @@ internal sealed class RegistryClient : IDisposable
         return await response.Content.ReadAsByteArrayAsync();
     }
 
+    /// <summary>HEAD a blob: the status code (200 when the registry still has it, 404 when it does not).</summary>
+    public async Task<HttpStatusCode> HeadBlobAsync(string repo, string digest)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, Url($"v2/{repo}/blobs/{digest}"));
+        using var response = await _http.SendAsync(request);
+        return response.StatusCode;
+    }
+
     /// <summary>Returns the number of tags in one tags/list response (no pagination requested).</summary>
     public async Task<int> CountTagsAsync(string repo)
     {
