@@ -30,10 +30,7 @@ public sealed class DeleteTests(UiFixture fixture)
         await UiFixture.ScreenshotAsync(page, "delete-manifest");
         await confirmation.GetByRole(AriaRole.Button, new() { Name = "Yes, delete" }).ClickAsync();
 
-        // It was the repository's only manifest: the repository leaves the listings.
         await Assertions.Expect(page.Locator(".flash")).ToContainTextAsync("Deleted the manifest");
-        await Assertions.Expect(page.Locator(".flash")).ToContainTextAsync("admin/ui-delete is empty now");
-        await Assertions.Expect(page.Locator("#repositories li", new() { HasText = "admin/ui-delete" })).ToHaveCountAsync(0);
         using var v2 = RegistryAuthHandler.CreateClient(fixture.Registry, fixture.Registry.Admin);
         foreach (var tag in new[] { "one", "two" })
         {
