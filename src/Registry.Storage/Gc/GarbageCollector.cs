@@ -97,7 +97,7 @@ public sealed partial class GarbageCollector(
             // Reviews this run has already handled and finds due again (released, or the clock did not move) end it.
             if (batch.Where(seen.Add).ToList().Count == 0)
             {
-                await release(batch, CancellationToken.None);
+                await ReleaseQuietlyAsync(release, batch);
                 return total;
             }
 
@@ -108,7 +108,7 @@ public sealed partial class GarbageCollector(
             catch (Exception e) when (MetadataSql.IsLockConflict(e))
             {
                 LogGaveWay(logger, batch.Count);
-                await release(batch, CancellationToken.None);
+                await ReleaseQuietlyAsync(release, batch);
             }
             catch
             {
@@ -118,15 +118,21 @@ public sealed partial class GarbageCollector(
         }
     }
 
-    private static async Task ReleaseQuietlyAsync<TKey>(Func<List<TKey>, CancellationToken, Task> release, List<TKey> batch)
+    /// <summary>
+    /// Gives up a failed batch's claim, in a transaction that gives way to clients as the collector's others do. If
+    /// even that fails, the claim lapses after the claim duration.
+    /// </summary>
+    private async Task ReleaseQuietlyAsync<TKey>(Func<List<TKey>, CancellationToken, Task> release, List<TKey> batch)
     {
         try
         {
+            await using var transaction = await MetadataSql.BeginCollectorTransactionAsync(db, CancellationToken.None);
             await release(batch, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
         }
         catch (Exception)
         {
-            // The claim then lapses after the claim duration; the original failure is what matters.
+            // The original failure (or the lock conflict) is what matters; the claim lapses.
         }
     }
 
