@@ -4,7 +4,7 @@ namespace Registry.Storage.Blobs.S3;
 /// A seekable read-only stream over one S3 object. Reading opens a GET from the current position (a ranged GET past
 /// the start), so seeking then reading — what the API's Range handling does — fetches only the range's bytes. A
 /// connection that breaks mid-object is reopened from where it stopped, with the client's backoff, a bounded number
-/// of times.
+/// of times, as is one that stalls for longer than the request timeout.
 /// </summary>
 internal sealed class S3ReadStream : Stream
 {
@@ -61,10 +61,13 @@ internal sealed class S3ReadStream : Stream
         var want = buffer[..(int)Math.Min(buffer.Length, _length - _position)];
         for (var attempt = 1; ; attempt++)
         {
+            // A server that stops answering is a broken connection too: each step has the attempt timeout.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_client.Retry.AttemptTimeout);
             try
             {
-                var body = await BodyAtPositionAsync(cancellationToken);
-                var read = await body.ReadAsync(want, cancellationToken);
+                var body = await BodyAtPositionAsync(timeout.Token);
+                var read = await body.ReadAsync(want, timeout.Token);
                 if (read == 0)
                 {
                     throw new IOException($"S3 object {_key} ended at byte {_position} of {_length}");

@@ -51,6 +51,9 @@ internal sealed partial class S3Retry(int maxAttempts, TimeSpan attemptTimeout, 
 
     public int MaxAttempts => maxAttempts;
 
+    /// <summary>How long one attempt may take; for a streamed body, how long one read may wait.</summary>
+    public TimeSpan AttemptTimeout => attemptTimeout;
+
     /// <summary>Runs <paramref name="operation"/> with a per-attempt timeout until it succeeds or fails for good.</summary>
     /// <param name="what">Names the operation in logs and errors (a method and a key; never a credential).</param>
     public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> operation, CancellationToken ct)
