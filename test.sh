@@ -81,11 +81,31 @@ install_packages() {
     [ -e /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
     # The web UI's tests drive Debian's Chromium with Playwright (no browser download).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # The S3 blob store's tests run s3rver, an npm package (install_s3rver).
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing: ${missing[*]}"
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y $(printf '%s\n' "${missing[@]}" | sort -u)
     fi
+}
+
+# --- S3 server for the S3 blob store's tests ------------------------------------------------
+
+# tests/Registry.Testing/S3Server.cs starts .tools/s3rver/node_modules/.bin/s3rver (kept out of git).
+S3RVER_DIR="$ROOT/.tools/s3rver"
+
+install_s3rver() {
+    if [ -x "$S3RVER_DIR/node_modules/.bin/s3rver" ]; then
+        return
+    fi
+    log "installing s3rver into $S3RVER_DIR"
+    mkdir -p "$S3RVER_DIR"
+    timeout 600 npm install --prefix "$S3RVER_DIR" --no-audit --no-fund s3rver@3.7.1 >"$WORK_DIR/npm-s3rver.log" 2>&1 || {
+        tail -n 50 "$WORK_DIR/npm-s3rver.log" >&2
+        return 1
+    }
 }
 
 # --- Docker engine --------------------------------------------------------------------------
@@ -177,6 +197,7 @@ summarize() {
 }
 
 install_packages
+install_s3rver
 start_docker
 build_images
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Storage.Blobs;
+using Registry.Storage.Blobs.S3;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Policies;
@@ -15,7 +16,8 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// The registry's content store: metadata (SQLite under <paramref name="dataDirectory"/> unless
-    /// <c>Registry:Database</c> says otherwise), blobs on the filesystem, and the services over them.
+    /// <c>Registry:Database</c> says otherwise), blobs on the filesystem under it or in S3
+    /// (<c>Registry:Storage:Provider</c>), and the services over them.
     /// </summary>
     public static IServiceCollection AddRegistryStorage(this IServiceCollection services, IConfiguration configuration, string dataDirectory)
     {
@@ -40,7 +42,19 @@ public static class StorageServiceCollectionExtensions
                 throw new InvalidOperationException($"unknown database provider '{database.Provider}'");
         }
 
-        services.AddFileSystemBlobStore(dataDirectory);
+        // Read here because it decides which services exist; an unknown name fails as any unconvertible setting does.
+        switch (configuration.GetSection(RegistryStorageOptions.Section).GetValue(nameof(RegistryStorageOptions.Provider), BlobStoreProvider.FileSystem))
+        {
+            case BlobStoreProvider.FileSystem:
+                services.AddFileSystemBlobStore(dataDirectory);
+                break;
+            case BlobStoreProvider.S3:
+                services.AddS3BlobStore();
+                break;
+            case var unknown:
+                throw new InvalidOperationException($"unknown blob store provider '{unknown}'");
+        }
+
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<UploadHashStates>();
         services.AddScoped<UploadService>();

@@ -39,14 +39,8 @@ public abstract partial class StorageContractTests
         return new PushedImage(result.Digest, configDigest, config.Length, [.. layerDigests.Select(l => l.Digest)]);
     }
 
-    /// <summary>The files of the blob store, by path, with their sizes.</summary>
-    private Dictionary<string, long> StoreFiles()
-    {
-        var root = Path.Combine(Host.DataDirectory, "blobs");
-        return Directory.Exists(root)
-            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(f => f, f => new FileInfo(f).Length)
-            : [];
-    }
+    /// <summary>The blobs of the blob store, by location (path or key), with their sizes.</summary>
+    private Task<Dictionary<string, long>> StoreFilesAsync() => Stored.ListAsync();
 
     private Task<(int Blobs, int Links, int Manifests, int Repositories, int Tags)> RowCountsAsync() => InScope(async sp =>
     {
@@ -65,7 +59,7 @@ public abstract partial class StorageContractTests
         var doomed = await PushImageAsync("free/a", "v1", shared, own);
         await PushImageAsync("free/b", "v1", shared);
         Host.Time.Advance(TimeSpan.FromHours(2));
-        var before = StoreFiles();
+        var before = await StoreFilesAsync();
 
         Assert.True(await DeleteRepositoryAsync("free/a"));
         var early = await GcAsync();
@@ -73,7 +67,7 @@ public abstract partial class StorageContractTests
         var run = await GcAsync();
 
         Assert.Equal(0, early.Blobs);
-        var after = StoreFiles();
+        var after = await StoreFilesAsync();
         var removed = before.Keys.Except(after.Keys).ToList();
         Assert.Equal(2, run.Blobs);
         Assert.Equal(removed.Count, run.Blobs);
@@ -98,9 +92,7 @@ public abstract partial class StorageContractTests
         await PushImageAsync("dry/five", "v1", RandomBytes(900));
         var orphan = RandomBytes(1_234); // bytes whose record a crash lost
         var orphanDigest = Digest.ComputeSha256(orphan);
-        var orphanPath = Path.Combine(Host.DataDirectory, "blobs", "sha256", orphanDigest.Encoded[..2], orphanDigest.Encoded);
-        Directory.CreateDirectory(Path.GetDirectoryName(orphanPath)!);
-        await File.WriteAllBytesAsync(orphanPath, orphan);
+        var orphanPath = await Stored.PlaceAsync(orphanDigest, orphan);
 
         Assert.True(await DeleteRepositoryAsync("dry/one"));
         Assert.True(await DeleteManifestAsync("dry/two", first.Manifest.ToString()));
@@ -108,20 +100,20 @@ public abstract partial class StorageContractTests
         var five = await GetAsync("dry/five", "v1");
         Assert.True(await DeleteManifestAsync("dry/five", five!.Digest)); // the repository is left empty
         Host.Time.Advance(TimeSpan.FromHours(2));
-        var files = StoreFiles();
+        var files = await StoreFilesAsync();
         var rows = await RowCountsAsync();
 
         var dry = await GcAsync(dryRun: true);
 
         Assert.True(dry.DryRun);
-        Assert.Equal(files, StoreFiles());
+        Assert.Equal(files, await StoreFilesAsync());
         Assert.Equal(rows, await RowCountsAsync());
         var real = await GcAsync();
         Assert.False(real.DryRun);
         Assert.Equal(
             (dry.Blobs, dry.Manifests, dry.Bytes, dry.Links, dry.OrphanFiles, dry.Repositories),
             (real.Blobs, real.Manifests, real.Bytes, real.Links, real.OrphanFiles, real.Repositories));
-        var removed = files.Keys.Except(StoreFiles().Keys).ToList();
+        var removed = files.Keys.Except((await StoreFilesAsync()).Keys).ToList();
         Assert.Equal(removed.Count, real.Blobs);
         Assert.Equal(removed.Sum(f => files[f]), real.Bytes);
         Assert.Contains(orphanPath, removed);
@@ -148,7 +140,7 @@ public abstract partial class StorageContractTests
         Assert.Equal(1, run.Repositories);
         Assert.Equal(2, run.Blobs);
         Assert.Equal((0, 0, 0, 0, 0), await RowCountsAsync());
-        Assert.Empty(StoreFiles());
+        Assert.Empty(await StoreFilesAsync());
     }
 
     [Fact]
@@ -241,7 +233,7 @@ public abstract partial class StorageContractTests
         Host.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
         Assert.Equal(1, (await GcAsync()).Blobs);
         Assert.Null(await StatAsync("gone/app", checkedAgain));
-        Assert.Empty(StoreFiles());
+        Assert.Empty(await StoreFilesAsync());
         Assert.Equal((0, 0, 0, 0, 0), await RowCountsAsync()); // the repository the push created went with its blobs
     }
 
@@ -297,7 +289,7 @@ public abstract partial class StorageContractTests
 
         Assert.Equal(4, reports.Sum(r => r.Manifests));
         Assert.Equal(6, reports.Sum(r => r.Blobs));
-        Assert.Empty(StoreFiles());
+        Assert.Empty(await StoreFilesAsync());
         Assert.Equal((0, 0, 0, 0, 0), await RowCountsAsync());
     }
 
@@ -308,17 +300,15 @@ public abstract partial class StorageContractTests
         var kept = await PushImageAsync("orphan/app", "v1", RandomBytes(500));
         var content = RandomBytes(4_321);
         var digest = Digest.ComputeSha256(content);
-        var path = Path.Combine(Host.DataDirectory, "blobs", "sha256", digest.Encoded[..2], digest.Encoded);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllBytesAsync(path, content);
+        var path = await Stored.PlaceAsync(digest, content);
 
         var reviewsOnly = await GcAsync(sweep: false);
-        Assert.True(File.Exists(path));
+        Assert.True(await Stored.ExistsAsync(path));
         var swept = await GcAsync();
 
         Assert.Equal(0, reviewsOnly.Blobs);
         Assert.Equal((1, 1, 4_321L), (swept.Blobs, swept.OrphanFiles, swept.Bytes));
-        Assert.False(File.Exists(path));
+        Assert.False(await Stored.ExistsAsync(path));
         Assert.NotNull(await StatAsync("orphan/app", kept.Layers[0]));
     }
 
@@ -335,7 +325,7 @@ public abstract partial class StorageContractTests
         var pushed = await PushImageAsync("again/new", "v1", layer);
 
         Assert.Equal(image.Layers[0], pushed.Layers[0]);
-        Assert.Equal(layer, await File.ReadAllBytesAsync(await BlobFileAsync(pushed.Layers[0])));
+        Assert.Equal(layer, await ReadBlobAsync(pushed.Layers[0]));
         Assert.Equal(0, (await GcAsync()).Blobs);
     }
 

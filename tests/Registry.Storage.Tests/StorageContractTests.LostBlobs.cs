@@ -12,16 +12,13 @@ namespace Registry.Storage.Tests;
 // The metadata follows the blob store: a blob whose file is gone is unknown everywhere, and clients upload it again.
 public abstract partial class StorageContractTests
 {
-    private async Task<string> BlobFileAsync(Digest digest) =>
-        Assert.IsType<BlobContent.LocalFile>(await Host.Get<IBlobReader>().OpenAsync(digest, default)).Path;
-
     [Fact]
     public async Task A_blob_whose_file_is_lost_is_unknown_to_get_head_and_mount_until_it_is_pushed_again()
     {
         var content = RandomBytes(2000);
         var digest = await PushBlobAsync("lost/app", content);
         await PushBlobAsync("lost/other", content);
-        File.Delete(await BlobFileAsync(digest));
+        await Stored.LoseAsync(digest);
 
         var opened = await InScope(sp => sp.GetRequiredService<BlobService>().OpenAsync("lost/app", digest, default));
 
@@ -34,14 +31,14 @@ public abstract partial class StorageContractTests
         await PushBlobAsync("lost/app", content);
 
         Assert.Equal(content.Length, await StatAsync("lost/app", digest));
-        Assert.Equal(content, await File.ReadAllBytesAsync(await BlobFileAsync(digest)));
+        Assert.Equal(content, await ReadBlobAsync(digest));
     }
 
     [Fact]
     public async Task A_head_that_finds_the_file_lost_makes_a_mount_fall_back_to_an_upload()
     {
         var digest = await PushBlobAsync("lost/source", RandomBytes(700));
-        File.Delete(await BlobFileAsync(digest));
+        await Stored.LoseAsync(digest);
 
         Assert.Null(await StatAsync("lost/source", digest));
         Assert.False(await InScope(sp => sp.GetRequiredService<BlobService>().MountAsync("lost/mounted", "lost/source", digest, default)));
@@ -52,7 +49,7 @@ public abstract partial class StorageContractTests
     {
         var content = RandomBytes(1500);
         var digest = await PushBlobAsync("race/old", content);
-        File.Delete(await BlobFileAsync(digest));
+        await Stored.LoseAsync(digest);
 
         // The push completes right after the GET found the file missing, before the records are removed.
         var reader = new AfterFirstMiss(Host.Get<IBlobReader>(), () => PushBlobAsync("race/new", content));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Registry.Core;
 using Registry.Storage.Blobs;
+using Registry.Storage.Blobs.S3;
 using Registry.Storage.Services;
 
 namespace Registry.Storage.Tests;
@@ -71,6 +72,33 @@ public abstract partial class StorageContractTests : IAsyncLifetime
         return digest;
     });
 
+    /// <summary>The committed blobs in whichever store the provider settings chose.</summary>
+    protected StoredBlobs Stored =>
+        Host.Settings.TryGetValue("Registry:Storage:Provider", out var provider) && provider == "S3"
+            ? new StoredBlobs.Objects(Host.Get<S3BlobStore>().Client)
+            : new StoredBlobs.Files(Host.DataDirectory);
+
+    /// <summary>A committed blob's bytes, read through the store as the API serves them (a local file or a stream).</summary>
+    protected async Task<byte[]> ReadBlobAsync(Digest digest)
+    {
+        switch (await Host.Get<IBlobReader>().OpenAsync(digest, default))
+        {
+            case BlobContent.LocalFile file:
+                return await File.ReadAllBytesAsync(file.Path);
+            case BlobContent.Content content:
+                await using (content.Stream)
+                {
+                    using var copy = new MemoryStream();
+                    await content.Stream.CopyToAsync(copy);
+                    Assert.Equal(content.Size, copy.Length);
+                    return copy.ToArray();
+                }
+
+            case var other:
+                throw new InvalidOperationException($"blob {digest} cannot be read here: {other}");
+        }
+    }
+
     protected Task<long?> StatAsync(string repository, Digest digest) =>
         InScope(sp => sp.GetRequiredService<BlobService>().StatAsync(repository, digest, default));
 
@@ -105,9 +133,7 @@ public abstract partial class StorageContractTests : IAsyncLifetime
         await InScope(sp => sp.GetRequiredService<UploadService>().CompleteAsync("chunks/app", id, digest, null, null, null, default));
 
         Assert.Equal(content.Length, await StatAsync("chunks/app", digest));
-        var blob = await Host.Get<IBlobReader>().OpenAsync(digest, default);
-        var file = Assert.IsType<BlobContent.LocalFile>(blob);
-        Assert.Equal(content, await File.ReadAllBytesAsync(file.Path));
+        Assert.Equal(content, await ReadBlobAsync(digest));
     }
 
     [Fact]

@@ -1,12 +1,13 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Registry.Api.Security;
+using Registry.Storage.Blobs.S3;
 
 namespace Registry.Api.Hosting;
 
 /// <summary>
 /// Start-up failures that are the operator's to fix (an invalid setting, an unusable key-encryption key or data
-/// directory) become one line on standard error and exit code 1, not an unhandled-exception stack trace.
+/// directory, an S3 bucket that cannot be reached or created) become one line on standard error and exit code 1, not an unhandled-exception stack trace.
 /// </summary>
 public static partial class StartupFailure
 {
@@ -22,6 +23,7 @@ public static partial class StartupFailure
             when unconvertible.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
             $"invalid setting: {unconvertible.Message}",
         KeyProtectionException or DataDirectoryException => exception.Message,
+        S3Exception s3 => $"blob store: {s3.Message}",
         _ => null,
     };
 

@@ -7,6 +7,9 @@ public sealed class RegistryStorageOptions
 {
     public const string Section = "Registry:Storage";
 
+    /// <summary>Where blobs live: the data directory (the default) or an S3 bucket (<c>Registry:Storage:S3</c>).</summary>
+    public BlobStoreProvider Provider { get; set; } = BlobStoreProvider.FileSystem;
+
     /// <summary>The visibility of a repository created by its first push.</summary>
     public RepositoryVisibility DefaultVisibility { get; set; } = RepositoryVisibility.Private;
 
@@ -26,6 +29,12 @@ public enum RepositoryVisibility
 {
     Private,
     Public,
+}
+
+public enum BlobStoreProvider
+{
+    FileSystem,
+    S3,
 }
 
 public enum DatabaseProvider

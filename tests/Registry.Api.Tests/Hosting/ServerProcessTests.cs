@@ -18,6 +18,8 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Registry__Auth__TokenLifetime", "00:00:10", "invalid setting Registry:Auth:TokenLifetime", "between 00:01:00 and")]
     [InlineData("Registry__Auth__TokenLifetime", "ten minutes", "Registry:Auth:TokenLifetime", "TimeSpan")]
     [InlineData("Registry__Proxy__KnownNetworks__0", "10.0.0.0/33", "invalid setting Registry:Proxy:KnownNetworks", "'10.0.0.0/33' is not a network")]
+    [InlineData("Registry__Storage__Provider", "S3", "invalid setting Registry:Storage:S3:Bucket", "required")]
+    [InlineData("Registry__Storage__Provider", "Tape", "Registry:Storage:Provider", "BlobStoreProvider")]
     public async Task AnInvalidSettingIsOneLineOnStandardErrorAndExitCodeOne(string variable, string value, string setting, string rule)
     {
         var result = await RunUntilExitAsync(_parent.Combine("data"), new() { [variable] = value });
@@ -28,6 +30,27 @@ public sealed class ServerProcessTests : IDisposable
         Assert.Contains(rule, line, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", result.CombinedOutput, StringComparison.Ordinal);
         Assert.False(File.Exists(_parent.Combine("data", "registry.db")), "nothing is written before the settings are checked");
+    }
+
+    [Fact]
+    public async Task AnS3BucketThatCannotBeReachedIsOneLineWithoutTheSecret()
+    {
+        const string secret = "s3-secret-that-must-not-show";
+        var result = await RunUntilExitAsync(_parent.Combine("data"), new()
+        {
+            ["Registry__Storage__Provider"] = "S3",
+            ["Registry__Storage__S3__Endpoint"] = $"http://127.0.0.1:{FreePort.Get()}",
+            ["Registry__Storage__S3__Bucket"] = "unreachable-bucket",
+            ["Registry__Storage__S3__AccessKey"] = "key",
+            ["Registry__Storage__S3__SecretKey"] = secret,
+            ["Registry__Storage__S3__MaxAttempts"] = "2",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(Lines(result.StandardError));
+        Assert.Contains("blob store:", line, StringComparison.Ordinal);
+        Assert.Contains("unreachable-bucket", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, result.CombinedOutput, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,145 @@
+using System.Globalization;
+
+namespace Registry.Testing;
+
+/// <summary>
+/// One S3 server per test process: s3rver (the npm package, installed by test.sh under <see cref="InstallDirectory"/>)
+/// on 127.0.0.1 at a free port, over a temporary directory, stopped through its own pid when the process ends. Each
+/// test takes a bucket name of its own from <see cref="NewBucketName"/>; the store under test creates the bucket.
+/// s3rver accepts any well-formed signature of its one account (<see cref="AccessKey"/>).
+/// </summary>
+public sealed class S3Server : IAsyncDisposable
+{
+    public const string AccessKey = "S3RVER";
+    public const string SecretKey = "S3RVER";
+    private const int StartAttempts = 3;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly Lock StartLock = new();
+    private static Task<S3Server>? _shared;
+
+    private readonly ChildProcess _process;
+    private readonly TemporaryDirectory _directory;
+
+    private S3Server(ChildProcess process, TemporaryDirectory directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    /// <summary>Where test.sh installs s3rver (<c>npm install --prefix</c>), under the work tree.</summary>
+    public static string InstallDirectory => Path.Combine(RepositoryRoot.Path, ".tools", "s3rver");
+
+    public static string Executable => Path.Combine(InstallDirectory, "node_modules", ".bin", "s3rver");
+
+    public int Port { get; }
+
+    public Uri Endpoint => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>The directory s3rver keeps buckets and objects in.</summary>
+    public string DataDirectory => _directory.Path;
+
+    public string Output => _process.Output;
+
+    /// <summary>The shared server, started on first use. Throws when it cannot start: tests fail, never skip.</summary>
+    public static Task<S3Server> GetAsync()
+    {
+        lock (StartLock)
+        {
+            if (_shared is null || _shared.IsFaulted || _shared.IsCanceled)
+            {
+                _shared = StartSharedAsync();
+            }
+
+            return _shared;
+        }
+    }
+
+    /// <summary>A bucket name no other test uses (3-63 lowercase characters).</summary>
+    public static string NewBucketName() => "test-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Starts a server of its own (not the shared one); the caller disposes it.</summary>
+    public static async Task<S3Server> StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(Executable))
+        {
+            throw new InvalidOperationException(
+                $"{Executable} is missing: test.sh installs it (npm install --prefix {InstallDirectory} s3rver@3).");
+        }
+
+        Exception? last = null;
+        // Retries only cover losing the free port to another process between choosing and binding it.
+        for (var attempt = 1; attempt <= StartAttempts; attempt++)
+        {
+            var directory = new TemporaryDirectory("s3rver");
+            var port = FreePort.Get();
+            var process = ChildProcess.Start(Executable, ["-d", directory.Path, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent"]);
+            var server = new S3Server(process, directory, port);
+            try
+            {
+                await server.WaitUntilAnsweringAsync(cancellationToken).ConfigureAwait(false);
+                return server;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                last = new InvalidOperationException($"s3rver did not start on port {port} (attempt {attempt}).\n--- its output ---\n{process.Output}", e);
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        throw last!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync().ConfigureAwait(false);
+        _directory.Dispose();
+    }
+
+    private static async Task<S3Server> StartSharedAsync()
+    {
+        var server = await StartAsync().ConfigureAwait(false);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(15));
+        return server;
+    }
+
+    /// <summary>Ready when <c>GET /</c> (the bucket list) answers 200.</summary>
+    private async Task WaitUntilAnsweringAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException("s3rver exited");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(Endpoint, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // One probe timed out.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"s3rver did not answer within {StartTimeout.TotalSeconds} s");
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
