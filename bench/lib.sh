@@ -4,8 +4,10 @@
 # OURS_REALM, OURS_SERVICE, OURS_USER and OURS_PASSWORD; build() uses ROOT, WORK and the script's want().
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 meta() { printf '%s\t%s\n' "$1" "$(tr '\t\n' '  ' <<<"$2" | sed 's/ *$//')" >>"$META"; }
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; log "  $1 $2 = $3"; }
-note() { printf '%s\tnote\t%s\n' "$1" "$2" >>"$RESULTS"; log "  NOTE $1: $2"; }
+# Rows of ours/reference carry the set-up they were measured in (run.sh's tag_of), when the script has set-ups.
+row_label() { if [[ $1 == ours || $1 == reference ]] && declare -F tag_of >/dev/null; then tag_of "$1"; else echo "$1"; fi; }
+record() { printf '%s\t%s\t%s\n' "$(row_label "$1")" "$2" "$3" >>"$RESULTS"; log "  $(row_label "$1") $2 = $3"; }
+note() { printf '%s\tnote\t%s\n' "$(row_label "$1")" "$2" >>"$RESULTS"; log "  NOTE $(row_label "$1"): $2"; }
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.4f\", $1 }"; }
 
@@ -57,6 +59,17 @@ wait_for_http() {
         sleep 0.2
     done
     return 1
+}
+
+# CPU ticks (utime+stime) used so far by one server: "PID" or "PID+PID" (replicas).
+pid_ticks() {
+    local pid stat fields total=0
+    for pid in ${1//+/ }; do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12]))
+    done
+    echo "$total"
 }
 
 # CPU ticks (utime+stime) used so far by the processes this script started.

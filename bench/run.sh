@@ -10,6 +10,10 @@ usage() {
     cat <<'EOF'
 usage: bench/run.sh [options]
   --only ours|reference   benchmark one registry only (default: both)
+  --setups LIST           comma-separated set-ups to measure, in order (default: fs):
+                          fs (SQLite + filesystem), s3 (PostgreSQL + S3), replicas (two of each
+                          behind a load balancer, PostgreSQL + S3); see bench/setups.sh
+  --client-mib N          blob size of the curl upload test (default 512)
   --update                also write the report to bench/RESULTS.md
   --quick                 small sizes and short runs, to check the script itself
   --blob-mib N            blob size for upload/GET tests (default 1024)
@@ -26,6 +30,10 @@ EOF
 }
 
 ONLY=both
+SETUPS=fs
+CLIENT_MIB=512
+# curl uploads after the first one (which meets a freshly started server).
+CLIENT_REPS=3
 UPDATE=0
 KEEP=0
 BLOB_MIB=1024
@@ -45,8 +53,9 @@ RUN_DOCKER=1
 RUN_NGINX=1
 # Longest wait, before each phase, for other work on the machine to quiet down.
 IDLE_WAIT=30
-# Whole-run budget: phases that would start after it are skipped (and reported as skipped).
+# Budget per set-up: phases that would start after it are skipped (and reported as skipped).
 BUDGET_SECONDS=1500
+SETUP_STARTED=0
 # Our registry's token lifetime: longer than the whole run, so no token expires in the middle of a
 # wrk test (the bench tool renews its own tokens; wrk and curl cannot).
 TOKEN_LIFETIME=01:00:00
@@ -55,9 +64,11 @@ ARGS="$*"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) ONLY=$2; shift 2 ;;
+        --setups) SETUPS=$2; shift 2 ;;
+        --client-mib) CLIENT_MIB=$2; shift 2 ;;
         --update) UPDATE=1; shift ;;
         --keep) KEEP=1; shift ;;
-        --quick) BLOB_MIB=128; REPS=1; GET_REPS=2; IDLE_WAIT=0; WRK_SECONDS=3; TAGS=100; DOCKER_REPS=1; DOCKER_LAYER_MIB=10; shift ;;
+        --quick) BLOB_MIB=128; CLIENT_MIB=64; CLIENT_REPS=1; REPS=1; GET_REPS=2; IDLE_WAIT=0; WRK_SECONDS=3; TAGS=100; DOCKER_REPS=1; DOCKER_LAYER_MIB=10; shift ;;
         --blob-mib) BLOB_MIB=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
         --get-reps) GET_REPS=$2; shift 2 ;;
@@ -71,6 +82,10 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case "$ONLY" in both|ours|reference) ;; *) echo "--only takes ours or reference" >&2; exit 2 ;; esac
+for setup in ${SETUPS//,/ }; do
+    case "$setup" in fs|s3|replicas) ;; *) echo "unknown set-up: $setup (fs, s3, replicas)" >&2; exit 2 ;; esac
+done
+((CLIENT_MIB <= BLOB_MIB)) || { echo "--client-mib must not exceed --blob-mib" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
@@ -106,6 +121,8 @@ MANIFEST_READY=()
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=bench/setups.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setups.sh"
 
 cleanup() {
     local status=$? i
@@ -117,6 +134,7 @@ cleanup() {
     for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${STARTED_PIDS[i]}" 30
     done
+    [[ -n ${PG_DIR:-} ]] && rm -rf "$PG_DIR"
     if [[ $KEEP == 1 ]]; then
         log "kept $WORK"
     else
@@ -129,8 +147,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 over_budget() {
-    if ((SECONDS > BUDGET_SECONDS)); then
-        note run "skipped $1: the run exceeded its ${BUDGET_SECONDS}s budget"
+    if ((SECONDS - SETUP_STARTED > BUDGET_SECONDS)); then
+        note run "skipped $1 ($SETUP): the set-up exceeded its ${BUDGET_SECONDS}s budget"
         return 0
     fi
     return 1
@@ -152,68 +170,114 @@ auth_header() { if [[ $1 == ours && -n $OURS_TOKEN ]]; then echo "Authorization:
 
 # ---------------------------------------------------------------- servers
 
-start_reference() {
-    local port
-    port=$(free_port)
+# One reference process with the set-up's storage on PORT; prints its pid.
+launch_reference() {
+    local port=$1 name=$2 bucket=$3 secret=$4
     mkdir -p "$WORK/reference-data"
-    cat >"$WORK/reference.yml" <<EOF
+    cat >"$WORK/$name.yml" <<EOF
 version: 0.1
 log:
   level: warn
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $WORK/reference-data
+$(reference_storage_config "$bucket")
   delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
 http:
   addr: 127.0.0.1:$port
-  secret: bench-$RANDOM$RANDOM$RANDOM
+  secret: $secret
 EOF
-    docker-registry serve "$WORK/reference.yml" >"$WORK/reference.log" 2>&1 &
-    REF_PID=$!
-    STARTED_PIDS+=("$REF_PID")
-    if wait_for_http "http://127.0.0.1:$port/v2/" "$REF_PID" 30; then
-        REF_URL=http://127.0.0.1:$port
-        log "reference registry pid $REF_PID at $REF_URL"
-    else
-        tail -20 "$WORK/reference.log" >&2
-        note reference "did not start; its figures are missing"
+    # AWS_CA_BUNDLE (set on some machines for outgoing TLS) makes the s3 driver of distribution 2.8 panic at start;
+    # its S3 server here is plain HTTP on loopback.
+    env -u AWS_CA_BUNDLE docker-registry serve "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
+    echo "$!"
+}
+
+start_reference() {
+    local port pid secret=bench-$RANDOM$RANDOM$RANDOM count=1 i ports=() pids=()
+    [[ $SETUP == replicas ]] && count=2
+    for ((i = 1; i <= count; i++)); do
+        port=$(free_port)
+        pid=$(launch_reference "$port" "reference-$SETUP-$i" "reference-$SETUP" "$secret")
+        started "$pid"
+        if ! wait_for_http "http://127.0.0.1:$port/v2/" "$pid" 30; then
+            tail -20 "$WORK/reference-$SETUP-$i.log" >&2
+            note reference "did not start; its figures are missing"
+            return 0
+        fi
+        ports+=("$port")
+        pids+=("$pid")
+    done
+    if ((count > 1)); then
+        port=$(free_port)
+        start_balancer "reference-$SETUP" "$port" "${ports[@]}" || { note reference "load balancer did not start"; return 0; }
     fi
+    REF_PID=$(IFS=+; echo "${pids[*]}")
+    REF_URL=http://127.0.0.1:$port
+    log "reference registry ($SETUP) pid $REF_PID at $REF_URL"
+}
+
+# One of our registry processes on PORT with the set-up's settings plus the given ones; prints its pid.
+# Log level Warning matches the reference's "warn". env execs dotnet, so $! is the server's pid. The admin
+# account is created with the run's password at first start (the database is fresh).
+launch_ours() {
+    local port=$1 name=$2 database=$3
+    shift 3
+    local settings=()
+    mapfile -t settings < <(ours_setup_environment "$database" "${database//_/-}")
+    mkdir -p "$WORK/$name-data"
+    REGISTRY_ADMIN_PASSWORD=$OURS_PASSWORD env REGISTRY_DATA_DIR="$WORK/$name-data" ASPNETCORE_ENVIRONMENT=Production \
+        Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
+        Registry__Auth__TokenLifetime="$TOKEN_LIFETIME" "${settings[@]}" "$@" \
+        dotnet "$OURS_DIR/Registry.Api.dll" --urls "http://127.0.0.1:$port" >"$WORK/$name.log" 2>&1 &
+    echo "$!"
 }
 
 start_ours() {
-    local port
-    port=$(free_port)
-    mkdir -p "$WORK/ours-data"
-    # Log level Warning matches the reference's "warn". env execs dotnet, so $! is the server's pid.
-    # The admin account is created with the run's password at first start (the data dir is fresh).
-    REGISTRY_ADMIN_PASSWORD=$OURS_PASSWORD env REGISTRY_DATA_DIR="$WORK/ours-data" ASPNETCORE_ENVIRONMENT=Production \
-        Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning \
-        Registry__Auth__TokenLifetime="$TOKEN_LIFETIME" \
-        dotnet "$OURS_DIR/Registry.Api.dll" --urls "http://127.0.0.1:$port" >"$WORK/ours.log" 2>&1 &
-    OURS_PID=$!
-    STARTED_PIDS+=("$OURS_PID")
-    # Ready means answering: without a token /v2/ is 401 with a Bearer challenge, with one 200.
-    if wait_for_http "http://127.0.0.1:$port/v2/" "$OURS_PID" 60; then
-        local code token
-        if ! read_challenge "http://127.0.0.1:$port/v2/"; then
-            note ours "GET /v2/ without a token gave no Bearer challenge"
-        elif ! token=$(ours_token); then
-            note ours "no token from $OURS_REALM for user $OURS_USER"
-        else
-            code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v2/" || true)
-            [[ $code == 200 ]] || note ours "GET /v2/ with a token answered $code, not 200"
-        fi
-        OURS_URL=http://127.0.0.1:$port
-        log "our registry pid $OURS_PID at $OURS_URL (token realm ${OURS_REALM:-?})"
-    else
-        tail -20 "$WORK/ours.log" >&2
-        note ours "did not start; its figures are missing"
+    local port pid database=ours_$SETUP count=1 i ports=() pids=() extra=()
+    if [[ $SETUP != fs ]]; then
+        new_database "$database" || { note ours "could not create database $database"; return 0; }
     fi
+    if [[ $SETUP == replicas ]]; then
+        count=2
+        # The clients reach the replicas through the balancer, so the token realm is the balancer's; replicas
+        # share the key that encrypts the signing keys in the database.
+        BALANCER_PORT=$(free_port)
+        extra=("Registry__Auth__Realm=http://127.0.0.1:$BALANCER_PORT/auth/token" "Registry__Secrets__Key=$(openssl rand -base64 32)")
+    fi
+    for ((i = 1; i <= count; i++)); do
+        port=$(free_port)
+        # One after the other: the first start migrates the database and creates the admin account.
+        pid=$(launch_ours "$port" "ours-$SETUP-$i" "$database" "${extra[@]}")
+        started "$pid"
+        if ! wait_for_http "http://127.0.0.1:$port/v2/" "$pid" 60; then
+            tail -20 "$WORK/ours-$SETUP-$i.log" >&2
+            note ours "did not start; its figures are missing"
+            return 0
+        fi
+        ports+=("$port")
+        pids+=("$pid")
+    done
+    if ((count > 1)); then
+        port=$BALANCER_PORT
+        start_balancer "ours-$SETUP" "$port" "${ports[@]}" || { note ours "load balancer did not start"; return 0; }
+    fi
+    # Ready means answering: without a token /v2/ is 401 with a Bearer challenge, with one 200.
+    local code token
+    if ! read_challenge "http://127.0.0.1:$port/v2/"; then
+        note ours "GET /v2/ without a token gave no Bearer challenge"
+    elif ! token=$(ours_token); then
+        note ours "no token from $OURS_REALM for user $OURS_USER"
+    else
+        code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v2/" || true)
+        [[ $code == 200 ]] || note ours "GET /v2/ with a token answered $code, not 200"
+    fi
+    OURS_PID=$(IFS=+; echo "${pids[*]}")
+    OURS_URL=http://127.0.0.1:$port
+    log "our registry ($SETUP) pid $OURS_PID at $OURS_URL (token realm ${OURS_REALM:-?})"
 }
 
 start_nginx() {
@@ -288,17 +352,84 @@ measure_machine() {
     log "machine: sha256 $(awk -F'\t' '$1=="sha256_mbps" {print $2}' "$META") MB/s, dd fsync $(awk -F'\t' '$1=="dd_fsync_mbps" {print $2}' "$META") MB/s"
 }
 
+# Uploads a small file as a blob with curl (POST, then PUT ?digest=); prints the HTTP status of the PUT.
+curl_blob() {
+    local base=$1 auth=$2 repo=$3 file=$4 location digest
+    digest=sha256:$(sha256sum "$file" | cut -c1-64)
+    location=$(curl --noproxy '*' -s -D - -o /dev/null -X POST ${auth:+-H "$auth"} "$base/v2/$repo/blobs/uploads/" |
+        tr -d '\r' | awk -F': ' 'tolower($1) == "location" { print $2 }')
+    [[ -n $location ]] || { echo 000; return 0; }
+    [[ $location == http* ]] || location=$base$location
+    [[ $location == *\?* ]] && location+="&" || location+="?"
+    curl --noproxy '*' -s -o /dev/null -w '%{http_code}' ${auth:+-H "$auth"} -H 'Content-Type: application/octet-stream' \
+        -T "$file" "${location}digest=$digest"
+}
+
+# What users' own clients see on a freshly started server, before anything else warms it up: `curl -T` blob
+# uploads (the first one on the fresh server, then CLIENT_REPS more), and wrk on a manifest GET by tag
+# without a warm-up run. Each upload is a different blob (the big file with its own last bytes).
+bench_clients() {
+    over_budget "client tests" && return 0
+    local label base auth token i file start end code cpu0 cpu1 bytes=$((CLIENT_MIB * 1048576)) pid
+    for label in $(labels); do
+        base=$(url_of "$label")
+        pid=$(pid_of "$label")
+        auth=''
+        if [[ $label == ours ]]; then
+            token=$(ours_token repository:bench/curl:push,pull) || { note ours "no push token for bench/curl"; continue; }
+            auth="Authorization: Bearer $token"
+        fi
+        log "$label ($SETUP): curl -T uploads of ${CLIENT_MIB} MiB, the first on the fresh server"
+        for ((i = 0; i <= CLIENT_REPS; i++)); do
+            file=$WORK/curl-upload.bin
+            { head -c $((bytes - 16)) "$BLOB"; printf '%08d%08d' "$((RANDOM % 100000000))" "$i"; } >"$file"
+            sync
+            cpu0=$(pid_ticks "$pid")
+            start=$(now)
+            code=$(curl_blob "$base" "$auth" bench/curl "$file")
+            end=$(now)
+            cpu1=$(pid_ticks "$pid")
+            if [[ $code != 201 ]]; then
+                note "$label" "curl upload answered $code"
+                break
+            fi
+            if ((i == 0)); then
+                record "$label" curl_upload_fresh_mbps "$(calc "$bytes / ($end - $start) / 1e6")"
+            else
+                record "$label" curl_upload_mbps "$(calc "$bytes / ($end - $start) / 1e6")"
+                record "$label" curl_upload_cpu_s "$(calc "($cpu1 - $cpu0) / $CLK_TCK * 1073741824 / $bytes")"
+            fi
+        done
+        rm -f "$WORK/curl-upload.bin"
+        # A one-layer-less image: its config blob, then the manifest under tag "fresh".
+        printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/curl-config.json"
+        code=$(curl_blob "$base" "$auth" bench/curl "$WORK/curl-config.json")
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[]}' \
+            "$(sha256sum "$WORK/curl-config.json" | cut -c1-64)" "$(stat -c %s "$WORK/curl-config.json")" >"$WORK/curl-manifest.json"
+        code=$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' -X PUT ${auth:+-H "$auth"} -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+            --data-binary "@$WORK/curl-manifest.json" "$base/v2/bench/curl/manifests/fresh")
+        if [[ $code != 201 ]]; then
+            note "$label" "manifest PUT for the fresh wrk test answered $code"
+            continue
+        fi
+        log "$label ($SETUP): wrk manifest GET by tag, no warm-up (${WRK_SECONDS}s, $WRK_CONNECTIONS connections)"
+        run_wrk "$label" fresh_manifest "$base/v2/bench/curl/manifests/fresh" "$WRK_CONNECTIONS" "$WRK_SECONDS" -H "Accept: $ACCEPT" ${auth:+-H "$auth"}
+    done
+}
+
 # Blob uploads and GETs for every registry (and GETs from nginx), interleaved by the tool.
 bench_blobs() {
     local targets='' label
     for label in $(labels); do
-        targets+="${targets:+,}$label=$(url_of "$label")@$(pid_of "$label")"
+        targets+="${targets:+,}$(tag_of "$label")=$(url_of "$label")@$(pid_of "$label")"
     done
     [[ -n $targets ]] || return 0
     over_budget "blob tests" && return 0
     log "blobs: ${BLOB_MIB} MiB uploads (1 warm-up + $REPS each), then $GET_REPS GETs each; targets $targets${NGINX_URL:+ and nginx}"
     sync
-    BENCH_REGISTRY_PASSWORD=$OURS_PASSWORD timeout 1200 dotnet "$TOOL_DLL" blobs --targets "$targets" ${NGINX_URL:+--nginx "$NGINX_URL"} \
+    local nginx_url=''
+    [[ $SETUP == fs ]] && nginx_url=$NGINX_URL
+    BENCH_REGISTRY_PASSWORD=$OURS_PASSWORD timeout 1200 dotnet "$TOOL_DLL" blobs --targets "$targets" ${nginx_url:+--nginx "$nginx_url"} \
         --user "$OURS_USER" --password-env BENCH_REGISTRY_PASSWORD --repo bench/blob --file "$BLOB" --results "$RESULTS" --clk-tck "$CLK_TCK" \
         --reps "$REPS" --get-reps "$GET_REPS" --chunk-mib "$CHUNK_MIB" --concurrency "$CONCURRENCY" \
         --quiet-wait-s $((IDLE_WAIT * 3)) ||
@@ -343,7 +474,7 @@ setup_manifests() {
     base=$(url_of "$label")
     log "$label: small image, $TAGS tags, tags/list timing"
     BENCH_REGISTRY_PASSWORD=$OURS_PASSWORD timeout 600 dotnet "$TOOL_DLL" manifests --base "$base" --repo bench/small --tags "$TAGS" \
-        --label "$label" --results "$RESULTS" --list-seconds 10 --user "$OURS_USER" --password-env BENCH_REGISTRY_PASSWORD ||
+        --label "$(tag_of "$label")" --results "$RESULTS" --list-seconds 10 --user "$OURS_USER" --password-env BENCH_REGISTRY_PASSWORD ||
         note "$label" "manifest benchmark exited with status $?"
     if [[ $label == ours ]]; then
         OURS_TOKEN=$(ours_token repository:bench/small:pull) || note ours "no pull token for bench/small from ${OURS_REALM:-?}"
@@ -505,6 +636,8 @@ meta kernel "$(uname -r)"
 meta dotnet "$(dotnet --version)"
 meta reference_version "$(docker-registry --version 2>&1 | awk '{ print $NF }')"
 meta blob_mib "$BLOB_MIB"
+meta client_mib "$CLIENT_MIB"
+meta setups "$SETUPS"
 meta chunk_mib "$CHUNK_MIB"
 meta concurrency "$CONCURRENCY"
 meta reps "$REPS"
@@ -524,14 +657,25 @@ build
 meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 busy_check machine
 measure_machine
-want reference && start_reference
-want ours && start_ours
-[[ $RUN_NGINX == 1 ]] && start_nginx
+[[ $RUN_NGINX == 1 && ,$SETUPS, == *,fs,* ]] && start_nginx
 
-busy_check blobs
-bench_blobs
-bench_manifests
-bench_docker
+for SETUP in ${SETUPS//,/ }; do
+    SETUP_STARTED=$SECONDS
+    meta "setup_$SETUP" "$(describe_setup "$SETUP")"
+    log "set-up $SETUP: $(describe_setup "$SETUP")"
+    if [[ $SETUP != fs ]] && ! { start_postgres && start_s3rver; }; then
+        note run "set-up $SETUP skipped: its servers did not start"
+        continue
+    fi
+    want reference && start_reference
+    want ours && start_ours
+    bench_clients
+    busy_check "blobs-$SETUP"
+    bench_blobs
+    bench_manifests
+    bench_docker
+    stop_setup
+done
 meta loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 REPORT=$OUT_DIR/results-$STAMP.md

@@ -84,7 +84,7 @@ internal static class BlobBench
         }
     }
 
-    /// <summary>"label=URL@PID,..." (the pid, for CPU accounting, is optional).</summary>
+    /// <summary>"label=URL@PID,..." (the pid, for CPU accounting, is optional; PID+PID sums replicas).</summary>
     private static List<Target> ParseTargets(string spec, RegistryCredentials? credentials, string results, int clockTicks)
     {
         var targets = new List<Target>();
@@ -93,7 +93,7 @@ internal static class BlobBench
             var (label, rest) = item.Split('=', 2) is [var l, var r] ? (l, r) : throw new BenchException($"bad target '{item}', expected label=URL@PID");
             var at = rest.LastIndexOf('@');
             var url = at < 0 ? rest : rest[..at];
-            ProcessCpu? cpu = at < 0 ? null : new ProcessCpu(int.Parse(rest[(at + 1)..], CultureInfo.InvariantCulture), clockTicks);
+            ProcessCpu? cpu = at < 0 ? null : ProcessCpu.Parse(rest[(at + 1)..], clockTicks);
             targets.Add(new Target(label, new RegistryClient(new Uri(url.TrimEnd('/') + "/"), credentials), cpu, new ResultSink(results, label)));
         }
 

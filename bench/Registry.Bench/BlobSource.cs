@@ -61,7 +61,9 @@ internal sealed class BlobSource : IDisposable
     {
         var suffix = new byte[SuffixLength];
         suffix.AsSpan().Fill((byte)'\n');
-        Encoding.ASCII.GetBytes($"bench {name} {Guid.NewGuid():N}").CopyTo(suffix, 0);
+        // The unique part first: a long name is cut to the suffix's length.
+        var text = Encoding.ASCII.GetBytes($"bench {Guid.NewGuid():N} {name}");
+        text.AsSpan(0, Math.Min(text.Length, SuffixLength)).CopyTo(suffix);
         using var hash = _prefixHash.Clone();
         hash.AppendData(suffix);
         return new BlobVariant(this, suffix, "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()));

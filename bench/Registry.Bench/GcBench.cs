@@ -88,7 +88,7 @@ internal static class GcBench
     {
         var metric = options.Get("metric");
         var sink = new ResultSink(options.Get("results"), options.Get("label"));
-        var server = new ProcessCpu(int.Parse(options.Get("pid"), CultureInfo.InvariantCulture), options.GetInt("clk-tck", 100));
+        var server = ProcessCpu.Parse(options.Get("pid"), options.GetInt("clk-tck", 100));
         var admin = RegistryCredentials.FromOptions(options) ?? throw new BenchException("gc-run needs --user and --password-env");
         return await BlobBench.GuardAsync(sink, $"{metric} run", async () =>
         {

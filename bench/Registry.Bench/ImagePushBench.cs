@@ -50,7 +50,7 @@ internal static class ImagePushBench
         Task<GcBench.GcRun>? gc = null;
         if (options.GetOptional("during-gc") == "true")
         {
-            var server = new ProcessCpu(int.Parse(options.Get("pid"), CultureInfo.InvariantCulture), options.GetInt("clk-tck", 100));
+            var server = ProcessCpu.Parse(options.Get("pid"), options.GetInt("clk-tck", 100));
             gc = GcBench.CollectAsync(baseUri, credentials ?? throw new BenchException("--during-gc needs --user and --password-env"), server, CancellationToken.None);
         }
 

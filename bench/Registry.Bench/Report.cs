@@ -56,8 +56,14 @@ internal static class Report
             values.TryGetValue((label, metric), out var list) && list.Count > 0 ? MedianOf(list) : null;
 
         var blob = SizeText(int.Parse(M("blob_mib"), CultureInfo.InvariantCulture));
+        var client = SizeText(int.Parse(meta.GetValueOrDefault("client_mib", "512"), CultureInfo.InvariantCulture));
         var metrics = new Metric[]
         {
+            new("curl_upload_fresh_mbps", $"`curl -T` blob upload {client}, first request to a freshly started server (MB/s)", true, "0", null),
+            new("curl_upload_mbps", $"`curl -T` blob upload {client}, later requests (MB/s)", true, "0", null),
+            new("curl_upload_cpu_s", "Server CPU during `curl -T` uploads (CPU-s per GiB)", false, "0.00", null),
+            new("fresh_manifest_rps", $"Manifest GET by tag, wrk {M("wrk_connections")} connections, freshly started server, no warm-up (req/s)", true, "0", null),
+            new("fresh_manifest_p99_ms", "Manifest GET by tag, freshly started server, p99 latency (ms)", false, "0.00", null),
             new("upload_mono_mbps", $"Blob upload {blob}, monolithic POST+PUT (MB/s)", true, "0", Aim.Ratio(3, atLeast: true)),
             new("upload_mono_cpu_s", "Server CPU during monolithic upload (CPU-s per GiB)", false, "0.00", null),
             new("upload_chunked_mbps", $"Blob upload {blob}, {M("chunk_mib")} MiB PATCH chunks (MB/s)", true, "0", Aim.Ratio(3, atLeast: true)),
@@ -76,23 +82,42 @@ internal static class Report
         var text = new StringBuilder();
         text.AppendLine("# Registry benchmark results").AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Run {M("date")} on commit `{M("commit")}`, by `bench/run.sh` {M("args")}.").AppendLine();
-        text.AppendLine("\"Reference\" is CNCF distribution (`docker-registry`) on the same machine in the same run, filesystem storage.");
+        text.AppendLine("\"Reference\" is CNCF distribution (`docker-registry`) on the same machine in the same run, with the storage each set-up names.");
         text.AppendLine("Ours runs with Docker token authentication: every /v2 request carries a bearer JWT (ES256) that it verifies,");
         text.AppendLine("and that cost is in its figures; the reference runs without authentication.");
         text.AppendLine("Each figure is the median of the measured repetitions (a warm-up run is discarded).");
         text.AppendLine("Ratio = ours / reference. Each metric states whether higher or lower is better: for throughput (MB/s, req/s)");
         text.AppendLine("a ratio above 1 favours ours; for times, latencies and CPU a ratio below 1 favours ours. MB = 10^6 bytes.").AppendLine();
 
-        text.AppendLine("| metric | ours | reference | ratio | aim |");
-        text.AppendLine("| --- | ---: | ---: | ---: | --- |");
-        foreach (var metric in metrics)
+        // The default set-up's rows are labelled ours/reference; another set-up's SETUP/ours, SETUP/reference.
+        var setups = values.Keys.Select(k => k.Label).Where(l => l.EndsWith("/" + Ours, StringComparison.Ordinal) || l.EndsWith("/" + Reference, StringComparison.Ordinal))
+            .Select(l => l[..l.LastIndexOf('/')]).Distinct().ToList();
+        setups.Insert(0, "");
+        foreach (var setup in setups)
         {
-            var ours = Median(Ours, metric.Key);
-            var reference = Median(Reference, metric.Key);
-            double? ratio = ours is { } o && reference is { } r && r > 0 ? o / r : null;
-            var better = metric.HigherIsBetter ? "higher is better" : "lower is better";
-            text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {metric.Title}, {better} | {Format(ours, metric.Format)} | {Format(reference, metric.Format)} | {Format(ratio, "0.00")}{(ratio is null ? "" : "x")} | {metric.Aim?.Describe(ours, ratio, Median(Nginx, metric.Key)) ?? ""} |");
+            var prefix = setup.Length == 0 ? "" : setup + "/";
+            var shown = metrics.Where(m => Median(prefix + Ours, m.Key) is not null || Median(prefix + Reference, m.Key) is not null).ToList();
+            if (shown.Count == 0)
+            {
+                continue;
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"## Set-up: {(setup.Length == 0 ? "fs" : setup)}").AppendLine();
+            text.AppendLine(M("setup_" + (setup.Length == 0 ? "fs" : setup))).AppendLine();
+            text.AppendLine("| metric | ours | reference | ratio | aim |");
+            text.AppendLine("| --- | ---: | ---: | ---: | --- |");
+            foreach (var metric in shown)
+            {
+                var ours = Median(prefix + Ours, metric.Key);
+                var reference = Median(prefix + Reference, metric.Key);
+                double? ratio = ours is { } o && reference is { } r && r > 0 ? o / r : null;
+                var better = metric.HigherIsBetter ? "higher is better" : "lower is better";
+                var aim = setup.Length == 0 ? metric.Aim?.Describe(ours, ratio, Median(Nginx, metric.Key)) ?? "" : "";
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {metric.Title}, {better} | {Format(ours, metric.Format)} | {Format(reference, metric.Format)} | {Format(ratio, "0.00")}{(ratio is null ? "" : "x")} | {aim} |");
+            }
+
+            text.AppendLine();
         }
 
         text.AppendLine().AppendLine("## Machine").AppendLine();
@@ -121,14 +146,22 @@ internal static class Report
         }
 
         text.AppendLine().AppendLine("## All repetitions").AppendLine();
-        text.AppendLine("| metric | ours | reference | nginx |");
-        text.AppendLine("| --- | --- | --- | --- |");
-        foreach (var metric in metrics)
+        text.AppendLine("| set-up | metric | ours | reference | nginx |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var setup in setups)
         {
-            string All(string label) => values.TryGetValue((label, metric.Key), out var list)
-                ? string.Join(", ", list.Select(v => v.ToString(metric.Format, CultureInfo.InvariantCulture)))
-                : "";
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {metric.Key} | {All(Ours)} | {All(Reference)} | {All(Nginx)} |");
+            var prefix = setup.Length == 0 ? "" : setup + "/";
+            foreach (var metric in metrics)
+            {
+                string All(string label) => values.TryGetValue((label, metric.Key), out var list)
+                    ? string.Join(", ", list.Select(v => v.ToString(metric.Format, CultureInfo.InvariantCulture)))
+                    : "";
+                var (ours, reference, nginx) = (All(prefix + Ours), All(prefix + Reference), setup.Length == 0 ? All(Nginx) : "");
+                if (ours.Length + reference.Length + nginx.Length > 0)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {(setup.Length == 0 ? "fs" : setup)} | {metric.Key} | {ours} | {reference} | {nginx} |");
+                }
+            }
         }
 
         // In the order the run recorded them, which is chronological.
