@@ -23,10 +23,13 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private readonly IContainer _container;
 
-    private PostgresServer(IContainer container, int port)
+    private readonly bool _restartable;
+
+    private PostgresServer(IContainer container, int port, bool restartable)
     {
         _container = container;
         Port = port;
+        _restartable = restartable;
     }
 
     public int Port { get; }
@@ -68,7 +71,16 @@ public sealed class PostgresServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
-    public ValueTask DisposeAsync() => _container.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        var id = _container.Id;
+        await _container.DisposeAsync().ConfigureAwait(false);
+        if (_restartable)
+        {
+            // Without Ryuk, disposal only stops a container; the others remove themselves when stopped (auto-remove).
+            await ProcessRunner.RunAsync("docker", ["rm", "-f", id], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Stops the server (clients are refused from then on); a restartable one keeps its data.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _container.StopAsync(cancellationToken);
@@ -120,7 +132,7 @@ public sealed class PostgresServer : IAsyncDisposable
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(TimeSpan.FromMinutes(2));
                 await container.StartAsync(timeout.Token).ConfigureAwait(false);
-                return new PostgresServer(container, port);
+                return new PostgresServer(container, port, restartable);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

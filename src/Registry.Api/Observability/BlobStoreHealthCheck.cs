@@ -3,8 +3,11 @@ using Registry.Storage.Blobs;
 
 namespace Registry.Api.Observability;
 
-/// <summary>Ready when the blob store answers its probe (<see cref="IBlobStoreProbe"/>); why it did not goes to the log only.</summary>
-internal sealed partial class BlobStoreHealthCheck(IBlobStoreProbe probe, ILogger<BlobStoreHealthCheck> logger) : IHealthCheck
+/// <summary>
+/// Ready when the blob store answers its probe (<see cref="IBlobStoreProbe"/>). Why it did not is the result's
+/// description, which the health-check service logs and /readyz never shows.
+/// </summary>
+internal sealed class BlobStoreHealthCheck(IBlobStoreProbe probe) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -15,11 +18,7 @@ internal sealed partial class BlobStoreHealthCheck(IBlobStoreProbe probe, ILogge
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogUnreachable(logger, e.Message);
-            return HealthCheckResult.Unhealthy();
+            return HealthCheckResult.Unhealthy($"the blob store cannot be used: {e.Message}");
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Readiness: the blob store cannot be used: {Error}")]
-    private static partial void LogUnreachable(ILogger logger, string error);
 }
