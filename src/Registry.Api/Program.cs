@@ -3,6 +3,7 @@ using Registry.Api.Auth;
 using Registry.Api.Cli;
 using Registry.Api.Distribution;
 using Registry.Api.Hosting;
+using Registry.Api.Observability;
 using Registry.Api.Rest;
 using Registry.Api.Ui;
 
@@ -21,6 +22,7 @@ try
     await app.PrepareRegistryAsync();
     app.UseRegistryUi();
     app.UseLoginRateLimiter();
+    app.MapRegistryObservability();
     app.MapTokenEndpoints();
     app.MapRestApi();
     app.MapDistributionApi();

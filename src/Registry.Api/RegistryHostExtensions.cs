@@ -6,6 +6,7 @@ using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
+using Registry.Api.Observability;
 using Registry.Api.Rest;
 using Registry.Api.Security;
 using Registry.Api.Ui;
@@ -47,6 +48,7 @@ public static class RegistryHostExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddProxyHeaders();
+        builder.Services.AddRegistryObservability();
         builder.Services.AddRegistryStorage(builder.Configuration, builder.Configuration.DataDirectory());
         builder.Services.AddRegistryIdentity();
         builder.Services.AddRegistryUi();

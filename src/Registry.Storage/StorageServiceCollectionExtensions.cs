@@ -2,10 +2,12 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Registry.Storage.Blobs;
 using Registry.Storage.Blobs.S3;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
+using Registry.Storage.Observability;
 using Registry.Storage.Policies;
 using Registry.Storage.Retention;
 using Registry.Storage.Services;
@@ -74,11 +76,23 @@ public static class StorageServiceCollectionExtensions
 
     public static IServiceCollection AddFileSystemBlobStore(this IServiceCollection services, string rootDirectory)
     {
-        var store = new FileSystemBlobStore(rootDirectory);
-        services.AddSingleton<IBlobStore>(store);
-        services.AddSingleton<IBlobReader>(store);
-        services.AddSingleton<IBlobIngester>(store);
-        services.AddSingleton<IBlobDeleter>(store);
+        services.AddSingleton(new FileSystemBlobStore(rootDirectory));
+        return services.AddBlobStoreRoles<FileSystemBlobStore>();
+    }
+
+    /// <summary>
+    /// Serves the store's roles: the blob roles through <see cref="MeteredBlobStore"/>, which counts its failures, and
+    /// <see cref="IBlobStoreProbe"/> directly. The host may register its own <see cref="IStorageMetrics"/>.
+    /// </summary>
+    internal static IServiceCollection AddBlobStoreRoles<TStore>(this IServiceCollection services)
+        where TStore : class, IBlobStore, IBlobStoreProbe
+    {
+        services.TryAddSingleton<IStorageMetrics, NullStorageMetrics>();
+        services.AddSingleton<IBlobStore>(sp => new MeteredBlobStore(sp.GetRequiredService<TStore>(), sp.GetRequiredService<IStorageMetrics>()));
+        services.AddSingleton<IBlobReader>(sp => sp.GetRequiredService<IBlobStore>());
+        services.AddSingleton<IBlobIngester>(sp => sp.GetRequiredService<IBlobStore>());
+        services.AddSingleton<IBlobDeleter>(sp => sp.GetRequiredService<IBlobStore>());
+        services.AddSingleton<IBlobStoreProbe>(sp => sp.GetRequiredService<TStore>());
         return services;
     }
 

@@ -156,4 +156,16 @@ public sealed class FileSystemBlobStoreTests : IDisposable
 
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
     }
+
+    [Fact]
+    public async Task The_probe_passes_on_a_writable_blob_directory_leaves_nothing_and_fails_without_it()
+    {
+        await _store.ProbeAsync(default);
+        var blobs = Path.Combine(_root, "blobs");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(blobs));
+
+        Directory.Delete(blobs);
+
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => _store.ProbeAsync(default));
+    }
 }

@@ -23,10 +23,13 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private readonly IContainer _container;
 
-    private PostgresServer(IContainer container, int port)
+    private readonly bool _restartable;
+
+    private PostgresServer(IContainer container, int port, bool restartable)
     {
         _container = container;
         Port = port;
+        _restartable = restartable;
     }
 
     public int Port { get; }
@@ -68,7 +71,22 @@ public sealed class PostgresServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
-    public ValueTask DisposeAsync() => _container.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        var id = _container.Id;
+        await _container.DisposeAsync().ConfigureAwait(false);
+        if (_restartable)
+        {
+            // Without Ryuk, disposal only stops a container; the others remove themselves when stopped (auto-remove).
+            await ProcessRunner.RunAsync("docker", ["rm", "-f", id], TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the server (clients are refused from then on); a restartable one keeps its data.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _container.StopAsync(cancellationToken);
+
+    /// <summary>Starts a stopped restartable server again on its port and waits until it accepts connections.</summary>
+    public Task StartAgainAsync(CancellationToken cancellationToken = default) => _container.StartAsync(cancellationToken);
 
     private string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
     {
@@ -92,20 +110,29 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>Starts a new server (not the shared one); the caller disposes it.</summary>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default) => StartAsync(restartable: false, cancellationToken);
+
+    /// <summary>
+    /// Starts a new server (not the shared one) whose data lives in the container's own layer instead of memory, so
+    /// that <see cref="StopAsync"/> and <see cref="StartAgainAsync"/> take it away and bring it back, data and port
+    /// unchanged. The caller disposes it.
+    /// </summary>
+    public static Task<PostgresServer> StartRestartableAsync(CancellationToken cancellationToken = default) => StartAsync(restartable: true, cancellationToken);
+
+    private static async Task<PostgresServer> StartAsync(bool restartable, CancellationToken cancellationToken)
     {
         Exception? last = null;
         // Retries only cover losing the free port to another process between choosing and binding it.
         for (var attempt = 1; attempt <= StartAttempts; attempt++)
         {
             var port = FreePort.Get();
-            var container = Build(port);
+            var container = Build(port, restartable);
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(TimeSpan.FromMinutes(2));
                 await container.StartAsync(timeout.Token).ConfigureAwait(false);
-                return new PostgresServer(container, port);
+                return new PostgresServer(container, port, restartable);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -166,10 +193,10 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public const string RunLabel = "registry.test-run";
 
-    private static IContainer Build(int port)
+    private static IContainer Build(int port, bool restartable)
     {
         var portText = port.ToString(CultureInfo.InvariantCulture);
-        return new ContainerBuilder(Image)
+        var builder = new ContainerBuilder(Image)
             .WithLabel(RunLabel, Environment.GetEnvironmentVariable(RunVariable) ?? "")
             .WithLabel(OwnerLabel, OwnerOf(Environment.ProcessId))
             // Built on this machine by test.sh; there is no registry to pull it from.
@@ -180,17 +207,20 @@ public sealed class PostgresServer : IAsyncDisposable
             .WithEnvironment("PGPORT", portText)
             // The host network keeps all traffic on 127.0.0.1 and needs no port binding or bridge.
             .WithCreateParameterModifier(p => p.HostConfig!.NetworkMode = "host")
-            // Test data need not survive a crash: keep it in memory and skip fsync.
-            .WithTmpfsMount("/var/lib/postgresql/data")
             .WithCommand("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
                 "-c", "full_page_writes=off", "-c", "max_connections=300")
             .WithWaitStrategy(Wait.ForUnixContainer()
                 .UntilCommandIsCompleted("pg_isready", "--host", "127.0.0.1", "--port", portText, "--username", User))
-            .WithCleanUp(true)
-            // The test host may be killed right after the run, before disposal completes: let the
-            // engine remove the container as soon as it stops.
-            .WithAutoRemove(true)
-            .Build();
+            .WithCleanUp(true);
+        if (restartable)
+        {
+            // Stopping must not lose the data or the container: disposal (or RemoveOrphansAsync) removes it.
+            return builder.Build();
+        }
+
+        // Test data need not survive a crash: keep it in memory and skip fsync. The test host may be killed right
+        // after the run, before disposal completes: let the engine remove the container as soon as it stops.
+        return builder.WithTmpfsMount("/var/lib/postgresql/data").WithAutoRemove(true).Build();
     }
 
     private static async Task<string> TryGetLogsAsync(IContainer container)

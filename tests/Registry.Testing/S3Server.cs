@@ -18,8 +18,8 @@ public sealed class S3Server : IAsyncDisposable
     private static readonly Lock StartLock = new();
     private static Task<S3Server>? _shared;
 
-    private readonly ChildProcess _process;
     private readonly TemporaryDirectory _directory;
+    private ChildProcess _process;
 
     private S3Server(ChildProcess process, TemporaryDirectory directory, int port)
     {
@@ -74,7 +74,7 @@ public sealed class S3Server : IAsyncDisposable
         {
             var directory = new TemporaryDirectory("s3rver");
             var port = FreePort.Get();
-            var process = ChildProcess.Start(Executable, ["-d", directory.Path, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent"]);
+            var process = Launch(directory.Path, port);
             var server = new S3Server(process, directory, port);
             try
             {
@@ -91,11 +91,33 @@ public sealed class S3Server : IAsyncDisposable
         throw last!;
     }
 
+    /// <summary>
+    /// Stops this server (not the shared one: other tests use it); connections are refused until
+    /// <see cref="StartAgainAsync"/>. Buckets and objects stay in <see cref="DataDirectory"/>.
+    /// </summary>
+    public Task StopAsync() => _process.StopAsync(TimeSpan.FromSeconds(10));
+
+    /// <summary>Starts a stopped server again on its port and data directory, and waits until it answers.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException("the S3 server is running; stop it first");
+        }
+
+        await _process.DisposeAsync().ConfigureAwait(false);
+        _process = Launch(_directory.Path, Port);
+        await WaitUntilAnsweringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _process.DisposeAsync().ConfigureAwait(false);
         _directory.Dispose();
     }
+
+    private static ChildProcess Launch(string directory, int port) =>
+        ChildProcess.Start(Executable, ["-d", directory, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent"]);
 
     private static async Task<S3Server> StartSharedAsync()
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Identity;
+using Registry.Api.Observability;
 using Registry.Core;
 using Registry.Core.Access;
 using Registry.Storage.Metadata;
@@ -42,6 +43,11 @@ public static partial class DistributionApi
         context.Response.Headers[ApiVersionHeader] = "registry/2.0";
         var path = (string?)context.Request.RouteValues["path"] ?? string.Empty;
         var route = DistributionRoute.Parse(path);
+        if (route is not null)
+        {
+            RouteLabel.Set(context, route.Template);
+        }
+
         try
         {
             if (route is null)

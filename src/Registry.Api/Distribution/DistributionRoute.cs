@@ -9,46 +9,67 @@ public abstract record DistributionRoute
     /// <summary>The repository the route addresses, or null for registry-wide routes.</summary>
     public virtual string? Repository => null;
 
+    /// <summary>The route's template, the same for every repository and reference (a metrics label).</summary>
+    public abstract string Template { get; }
+
     /// <summary>GET /v2/</summary>
-    public sealed record Base : DistributionRoute;
+    public sealed record Base : DistributionRoute
+    {
+        public override string Template => "/v2/";
+    }
 
     /// <summary>GET /v2/_catalog</summary>
-    public sealed record Catalog : DistributionRoute;
+    public sealed record Catalog : DistributionRoute
+    {
+        public override string Template => "/v2/_catalog";
+    }
 
     /// <summary>GET /v2/NAME/tags/list</summary>
     public sealed record Tags(string Name) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/tags/list";
     }
 
     /// <summary>/v2/NAME/manifests/REFERENCE (tag or digest, validated by the handler).</summary>
     public sealed record Manifest(string Name, string Reference) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/manifests/{reference}";
     }
 
     /// <summary>/v2/NAME/blobs/DIGEST</summary>
     public sealed record Blob(string Name, string Digest) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/blobs/{digest}";
     }
 
     /// <summary>POST /v2/NAME/blobs/uploads/</summary>
     public sealed record UploadStart(string Name) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/blobs/uploads/";
     }
 
     /// <summary>/v2/NAME/blobs/uploads/ID</summary>
     public sealed record Upload(string Name, string Id) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/blobs/uploads/{uuid}";
     }
 
     /// <summary>GET /v2/NAME/referrers/DIGEST</summary>
     public sealed record Referrers(string Name, string Digest) : DistributionRoute
     {
         public override string Repository => Name;
+
+        public override string Template => "/v2/{name}/referrers/{digest}";
     }
 
     /// <summary>Parses the part of the path after <c>/v2/</c>.</summary>

@@ -16,7 +16,7 @@ namespace Registry.Storage.Blobs;
 /// path segments, so no request can name a path outside these trees. Directories are 0700 and files
 /// 0600: blobs of private repositories are for the registry's user only.
 /// </summary>
-public sealed class FileSystemBlobStore : IBlobStore
+public sealed class FileSystemBlobStore : IBlobStore, IBlobStoreProbe
 {
     private const int CopyBufferSize = 1024 * 1024;
 
@@ -172,6 +172,26 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
 
         await Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The blob directory exists and a file can be created in it: a probe file of its own name, removed as it is
+    /// closed. Nothing that lists blobs looks at files directly under the blob root.
+    /// </summary>
+    public Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(_blobRoot))
+        {
+            throw new DirectoryNotFoundException($"the blob directory {_blobRoot} does not exist");
+        }
+
+        var options = OwnerOnly.NewFile(FileMode.CreateNew, FileAccess.Write);
+        options.Options = FileOptions.DeleteOnClose;
+        using (new FileStream(Path.Combine(_blobRoot, $".probe-{Guid.NewGuid():N}"), options))
+        {
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Creates the directory (and missing parents under the blob root) and returns those it created.</summary>

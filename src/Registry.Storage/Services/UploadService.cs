@@ -8,6 +8,7 @@ using Registry.Core;
 using Registry.Storage.Blobs;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
+using Registry.Storage.Observability;
 
 namespace Registry.Storage.Services;
 
@@ -35,6 +36,7 @@ public sealed partial class UploadService(
     TimeProvider time,
     IOptions<RegistryStorageOptions> options,
     IOptions<GcOptions> gc,
+    IStorageMetrics metrics,
     ILogger<UploadService> logger)
 {
     private const int BufferSize = 1024 * 1024;
@@ -103,6 +105,7 @@ public sealed partial class UploadService(
         using var lease = await hashStates.AcquireAsync(id, ct);
         var size = body is null ? await StagedLengthAsync(id, ct) : await AppendLockedAsync(id, lease, body, range, contentLength, ct);
 
+        var started = time.GetTimestamp();
         var actual = await FinishHashAsync(id, lease, digest.Algorithm, size, ct);
         if (actual != digest)
         {
@@ -124,6 +127,7 @@ public sealed partial class UploadService(
         }
 
         hashStates.Forget(id);
+        metrics.UploadCommitted(time.GetElapsedTime(started));
         LogCommitted(logger, repository, digest.ToString(), size);
         return size;
     }
@@ -217,6 +221,7 @@ public sealed partial class UploadService(
         }
 
         var expected = range?.Length ?? contentLength;
+        var started = time.GetTimestamp();
         var hash = lease.TryTake(offset) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
         Stream target;
         try
@@ -252,6 +257,8 @@ public sealed partial class UploadService(
         }
 
         lease.Keep(hash, offset + written);
+        metrics.BytesReceived(written);
+        metrics.ChunkStored(time.GetElapsedTime(started));
         return offset + written;
     }
 

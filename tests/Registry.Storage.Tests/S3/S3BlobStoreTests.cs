@@ -279,6 +279,22 @@ public sealed class S3BlobStoreTests
         Assert.Null(await store.OpenAsync(Digest.ComputeSha256([1, 2]), default));
     }
 
+    [Fact]
+    public async Task The_probe_passes_on_the_bucket_and_fails_on_a_missing_bucket_or_server()
+    {
+        using var store = await StoreAsync();
+        await store.EnsureBucketAsync(default);
+        using var missingBucket = await StoreAsync();
+        using var noServer = await StoreAsync(endpoint: new Uri($"http://127.0.0.1:{FreePort.Get()}"));
+
+        await store.ProbeAsync(default);
+        var missing = await Assert.ThrowsAsync<S3Exception>(() => missingBucket.ProbeAsync(default));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => noServer.ProbeAsync(default));
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+        Assert.DoesNotContain(S3Server.SecretKey, missing.Message, StringComparison.Ordinal);
+    }
+
     private static S3Client RawClient(Uri endpoint, string bucket, out HttpClient http)
     {
         // No pooled connections: each attempt is a new connection, which the proxy's plan numbers.

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Registry.Storage.Blobs;
+using Registry.Storage.Observability;
 using Registry.Storage.Blobs.S3;
 
 namespace Registry.Storage.Tests.S3;
@@ -35,7 +36,7 @@ public sealed class S3SettingsTests : IDisposable
     {
         using var services = Build([]);
 
-        Assert.IsType<FileSystemBlobStore>(services.GetRequiredService<IBlobStore>());
+        Assert.IsType<FileSystemBlobStore>(services.GetRequiredService<IBlobStoreProbe>());
     }
 
     [Fact]
@@ -44,7 +45,8 @@ public sealed class S3SettingsTests : IDisposable
         using var services = Build(Valid());
         services.GetRequiredService<IStartupValidator>().Validate();
 
-        var store = Assert.IsType<S3BlobStore>(services.GetRequiredService<IBlobStore>());
+        Assert.IsType<S3BlobStore>(services.GetRequiredService<IBlobStoreProbe>());
+        var store = Assert.IsType<MeteredBlobStore>(services.GetRequiredService<IBlobStore>());
         Assert.Same(store, services.GetRequiredService<IBlobReader>());
         Assert.Same(store, services.GetRequiredService<IBlobIngester>());
         Assert.Same(store, services.GetRequiredService<IBlobDeleter>());

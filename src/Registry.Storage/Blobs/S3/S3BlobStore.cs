@@ -15,7 +15,7 @@ namespace Registry.Storage.Blobs.S3;
 /// (<see cref="S3Composer"/>). Every request is retried on transient errors (<see cref="S3Retry"/>); a missing object
 /// is "not there", any other failure is an error, never a miss. The bucket is created on first use when missing.
 /// </summary>
-public sealed partial class S3BlobStore : IBlobStore, IDisposable
+public sealed partial class S3BlobStore : IBlobStore, IBlobStoreProbe, IDisposable
 {
     /// <summary>Staged objects deleted at once when an upload is committed or dropped.</summary>
     private const int DeleteParallelism = 8;
@@ -71,6 +71,9 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
             return _bucketReady.WaitAsync(ct);
         }
     }
+
+    /// <summary>A HEAD of the bucket: the endpoint answers, the credentials are accepted and the bucket exists.</summary>
+    public Task ProbeAsync(CancellationToken cancellationToken) => _client.HeadBucketAsync(cancellationToken);
 
     public async Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken)
     {

@@ -15,10 +15,7 @@ public static class S3BlobStoreServiceCollectionExtensions
     {
         services.AddOptions<S3BlobStoreOptions>().BindConfiguration(S3BlobStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new S3BlobStore(sp.GetRequiredService<IOptions<S3BlobStoreOptions>>().Value, sp.GetRequiredService<ILogger<S3BlobStore>>()));
-        services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<S3BlobStore>());
-        services.AddSingleton<IBlobReader>(sp => sp.GetRequiredService<S3BlobStore>());
-        services.AddSingleton<IBlobIngester>(sp => sp.GetRequiredService<S3BlobStore>());
-        services.AddSingleton<IBlobDeleter>(sp => sp.GetRequiredService<S3BlobStore>());
+        services.AddBlobStoreRoles<S3BlobStore>();
         services.AddHostedService<S3BucketStartup>();
         return services;
     }

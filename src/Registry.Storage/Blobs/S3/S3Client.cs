@@ -41,6 +41,16 @@ internal sealed class S3Client(HttpClient http, S3Signer signer, Uri endpoint, s
         }, ct);
 
     /// <summary>
+    /// HEAD of the bucket, once (no retry: a readiness probe reports how things stand now). Throws
+    /// <see cref="S3Exception"/> on an error answer, including 404 for a bucket that is gone.
+    /// </summary>
+    public async Task HeadBucketAsync(CancellationToken ct)
+    {
+        using var response = await SendAsync(HttpMethod.Head, null, null, null, ct);
+        await EnsureSuccessAsync(response, $"HEAD of bucket {bucket}", ct);
+    }
+
+    /// <summary>
     /// Opens the object from <paramref name="offset"/> to its end (one attempt: a reader resumes where it stopped
     /// instead). Null when there is no such object. The caller disposes the response.
     /// </summary>
