@@ -23,6 +23,8 @@ mkdir -p "$work/sdk/packages" "$work/runtime/dotnet"
 copy "$dotnet_root" "$work/sdk/dotnet"
 for assets in "$@"; do
     jq -r '.libraries | to_entries[] | select(.value.type == "package") | .value.path' "$assets"
+    # Runtime packs and the ahead-of-time compiler, restored for a runtime identifier (-r linux-x64).
+    jq -r '.project.frameworks[].downloadDependencies[]? | "\(.name | ascii_downcase)/\(.version | ltrimstr("[") | sub(",.*"; ""))"' "$assets"
 done | sort -u | while read -r package; do
     mkdir -p "$work/sdk/packages/$(dirname "$package")"
     [ -e "$work/sdk/packages/$package" ] || copy "$packages/$package" "$work/sdk/packages/$package"
