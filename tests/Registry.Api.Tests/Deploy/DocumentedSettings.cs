@@ -23,12 +23,7 @@ internal static partial class DocumentedSettings
     /// <summary>Every <c>Registry:…</c> key a Markdown text names, in the colon spelling.</summary>
     public static IReadOnlySet<string> Named(string markdown)
     {
-        var keys = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (Match match in EnvironmentName().Matches(markdown))
-        {
-            keys.Add(match.Value.Replace("__", ":", StringComparison.Ordinal));
-        }
-
+        var keys = new HashSet<string>(NamedAsEnvironmentVariables(markdown), StringComparer.OrdinalIgnoreCase);
         foreach (Match match in ColonName().Matches(markdown))
         {
             keys.Add(match.Groups["key"].Value);
@@ -48,41 +43,69 @@ internal static partial class DocumentedSettings
         return keys;
     }
 
-    /// <summary>Null when the key is read by the registry; otherwise why not.</summary>
-    public static string? Problem(string key)
+    /// <summary>The keys a Markdown text names as environment variables (<c>Registry__A__B</c>), in the colon spelling.</summary>
+    public static IReadOnlySet<string> NamedAsEnvironmentVariables(string markdown) =>
+        EnvironmentName().Matches(markdown).Select(m => m.Value.Replace("__", ":", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Null when the key is read by the registry; otherwise why not. As an environment variable, a list needs an index
+    /// per entry (<c>Registry__Proxy__KnownNetworks__0</c>): the binder ignores a value given to the list itself.
+    /// </summary>
+    public static string? Problem(string key, bool asEnvironmentVariable = false)
     {
-        if (OptionClasses.Value.Any(o => key.StartsWith(o.Section + ":", StringComparison.OrdinalIgnoreCase)
-                && HasPropertyPath(o.Type, key[(o.Section.Length + 1)..].Split(':'))))
+        foreach (var (section, type) in OptionClasses.Value.Where(o => key.StartsWith(o.Section + ":", StringComparison.OrdinalIgnoreCase)))
+        {
+            var target = Resolve(type, key[(section.Length + 1)..].Split(':'));
+            if (target is null)
+            {
+                continue;
+            }
+
+            return asEnvironmentVariable && ElementType(target) is not null
+                ? $"{key.Replace(":", "__", StringComparison.Ordinal)} is a list: as environment variables its entries are {key.Replace(":", "__", StringComparison.Ordinal)}__0, __1, …"
+                : null;
+        }
+
+        if (ReadByName(key) || Pending.Contains(key))
         {
             return null;
         }
 
-        if (ReadByName(key))
-        {
-            return null;
-        }
-
-        return Pending.Contains(key)
-            ? null
-            : $"{key}: no options class bound from a section of it has such a property, and no source file reads \"{key}\"";
+        return $"{key}: no options class bound from a section of it has such a property, and no source file reads \"{key}\"";
     }
 
-    private static bool HasPropertyPath(Type type, IReadOnlyList<string> path)
+    /// <summary>The type a property path leads to (numeric segments index lists), or null when it leads nowhere.</summary>
+    private static Type? Resolve(Type type, IReadOnlyList<string> path)
     {
         var current = type;
         foreach (var segment in path)
         {
-            var property = current.GetProperty(segment, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
-            if (property is null || (property.SetMethod is not { IsPublic: true } && path[^1] == segment))
+            if (int.TryParse(segment, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
             {
-                return false;
+                current = ElementType(current);
+            }
+            else
+            {
+                current = current.GetProperty(segment, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase)?.PropertyType;
             }
 
-            current = property.PropertyType;
+            if (current is null)
+            {
+                return null;
+            }
         }
 
-        return true;
+        return current;
     }
+
+    private static Type? ElementType(Type type) =>
+        type == typeof(string)
+            ? null
+            : type.IsArray
+                ? type.GetElementType()
+                : type.GetInterfaces().Append(type)
+                    .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
 
     private static bool ReadByName(string key) =>
         Directory.EnumerateFiles(DeployFiles.PathOf("src"), "*.cs", SearchOption.AllDirectories)

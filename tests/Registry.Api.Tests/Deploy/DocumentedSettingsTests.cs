@@ -11,10 +11,13 @@ public sealed class DocumentedSettingsTests
     [Fact]
     public void Every_setting_readme_names_is_one_the_registry_reads()
     {
-        var named = DocumentedSettings.Named(Readme + DeployFiles.Read("deploy/README.md"));
+        var text = Readme + DeployFiles.Read("deploy/README.md");
+        var named = DocumentedSettings.Named(text);
+        var asVariables = DocumentedSettings.NamedAsEnvironmentVariables(text);
 
         Assert.True(named.Count > 40, $"only {named.Count} settings found in README");
-        Assert.Empty(named.Select(DocumentedSettings.Problem).OfType<string>());
+        Assert.Empty(named.Select(k => DocumentedSettings.Problem(k)).OfType<string>());
+        Assert.Empty(asVariables.Select(k => DocumentedSettings.Problem(k, asEnvironmentVariable: true)).OfType<string>());
     }
 
     [Fact]
@@ -46,6 +49,10 @@ public sealed class DocumentedSettingsTests
         Assert.NotNull(DocumentedSettings.Problem("Registry:Gc:ReviewDelai"));
         Assert.NotNull(DocumentedSettings.Problem("Registry:Gc:Sweep"));
         Assert.Null(DocumentedSettings.Problem("Registry:Gc:ReviewDelay"));
+        // A list given one value as an environment variable is silently ignored by the binder: it needs indexes.
+        Assert.Contains("is a list", DocumentedSettings.Problem("Registry:Proxy:KnownNetworks", asEnvironmentVariable: true), StringComparison.Ordinal);
+        Assert.Null(DocumentedSettings.Problem("Registry:Proxy:KnownNetworks:0", asEnvironmentVariable: true));
+        Assert.Null(DocumentedSettings.Problem("Registry:Proxy:KnownNetworks"));
         Assert.Equal(
             ["Registry:Gc:ReviewDelai", "Registry:Gc:ReviewDelay", "Registry:Gc:Sweep", "Registry:Storage:S3:Bukket"],
             named.Order(StringComparer.Ordinal));
@@ -66,7 +73,9 @@ public sealed class DocumentedSettingsTests
         {
             if (variable.StartsWith("Registry__", StringComparison.Ordinal))
             {
-                Assert.Contains(variable.Replace("__", ":", StringComparison.Ordinal), documented);
+                var key = variable.Replace("__", ":", StringComparison.Ordinal);
+                Assert.Contains(key, documented);
+                Assert.Null(DocumentedSettings.Problem(key, asEnvironmentVariable: true));
             }
             else
             {
