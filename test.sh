@@ -68,7 +68,7 @@ package_installed() {
 
 install_packages() {
     local missing=() package
-    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap gcc libc6-dev libseccomp-dev chromium; do
+    for package in docker.io containerd skopeo podman docker-registry busybox-static debootstrap gcc libc6-dev libseccomp-dev chromium docker-compose jq systemd; do
         package_installed "$package" || missing+=("$package")
     done
     # The commands themselves, in case a package was removed without being purged.
@@ -81,6 +81,11 @@ install_packages() {
     [ -e /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
     # The web UI's tests drive Debian's Chromium with Playwright (no browser download).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # The deployment files' tests validate docker-compose.yml and the node agent's systemd unit;
+    # README's examples (run by a test) read the API's answers with jq.
+    command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+    command -v jq >/dev/null 2>&1 || missing+=(jq)
+    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
     # The S3 blob store's tests run s3rver, an npm package (install_s3rver).
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)

@@ -12,6 +12,11 @@ if (AdminCli.IsAdminCommand(args))
     return await AdminCli.RunAsync(args, CancellationToken.None);
 }
 
+if (ProbeCli.IsProbeCommand(args))
+{
+    return await ProbeCli.RunAsync(args, CancellationToken.None);
+}
+
 try
 {
     // The content root is the application's own directory, so its appsettings.json applies wherever it is started from.
