@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Core;
@@ -32,6 +33,7 @@ public sealed partial class UploadService(
     RegistryDbContext db,
     IBlobIngester ingester,
     UploadHashStates hashStates,
+    IServiceScopeFactory scopes,
     TimeProvider time,
     IOptions<RegistryStorageOptions> options,
     IOptions<GcOptions> gc,
@@ -90,9 +92,12 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
-        var offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
-        await db.Uploads.Where(u => u.Id == id)
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, time.GetUtcNow().UtcDateTime), ct);
+        long offset;
+        await using (await ClaimWriterAsync(id, ct))
+        {
+            offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+        }
+
         return new UploadStatus(id, repository, offset);
     }
 
@@ -101,6 +106,7 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
+        await using var writer = await ClaimWriterAsync(id, ct);
         var size = body is null ? await StagedLengthAsync(id, ct) : await AppendLockedAsync(id, lease, body, range, contentLength, ct);
 
         var actual = await FinishHashAsync(id, lease, digest.Algorithm, size, ct);
@@ -147,6 +153,7 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
+        await using var writer = await ClaimWriterAsync(id, ct);
         await DiscardAsync(id, ct);
     }
 
@@ -178,6 +185,10 @@ public sealed partial class UploadService(
         await transaction.CommitAsync(ct);
         return true;
     }
+
+    /// <summary>The one-writer rule across replicas (see <see cref="UploadWriterLease"/>); the touch that keeps the upload from expiring on release.</summary>
+    private Task<UploadWriterLease> ClaimWriterAsync(string id, CancellationToken ct) =>
+        UploadWriterLease.ClaimAsync(db, scopes, id, time, logger, ct);
 
     private Task<long> EnsureRepositoryAsync(string repository, DateTime now, CancellationToken ct) =>
         MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, forManifest: false, ct);

@@ -41,16 +41,19 @@ internal sealed class ReplicaHttp : IDisposable
 
     public static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body = null, string? contentRange = null, CancellationToken ct = default)
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body = null, string? contentRange = null, CancellationToken ct = default) =>
+        SendAsync(method, path, body is null ? null : new ByteArrayContent(body), contentRange, ct);
+
+    /// <summary>Sends <paramref name="content"/> (disposed with the request) as an octet stream.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, string? contentRange, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (content is not null)
         {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             if (contentRange is not null)
             {
-                request.Content.Headers.TryAddWithoutValidation("Content-Range", contentRange);
+                content.Headers.TryAddWithoutValidation("Content-Range", contentRange);
             }
         }
 

@@ -81,6 +81,64 @@ public sealed class ReplicaUploadTests(ReplicaPairFixture fixture)
     }
 
     [Fact]
+    public async Task While_one_replica_writes_an_upload_the_other_refuses_a_second_writer()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        var repository = TestNames.Repository("one-writer");
+        const int Piece = 8 * 1024 * 1024; // the S3 store's part size: staged once a piece is full
+        var content = RandomNumberGenerator.GetBytes(Piece + (4 * 1024 * 1024));
+        var digest = ReplicaHttp.Digest(content);
+        var token = await ReplicaHttp.TokenAsync(Pair.First, repository, ct);
+        using var one = new ReplicaHttp(Pair.First, token);
+        using var two = new ReplicaHttp(Pair.Second, token);
+        var location = await one.StartUploadAsync(repository, ct);
+
+        // Replica 1 is half-way through a PATCH: its first piece is staged, the rest of the body is still to come.
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var body = new PausedContent(content, Piece + 1024, resume.Task);
+        var writing = one.SendAsync(HttpMethod.Patch, location, body, $"0-{content.Length - 1}", ct);
+        await body.PartSent;
+        await WaitForStagedAsync(two, location, Piece, ct);
+
+        using var second = await two.SendAsync(HttpMethod.Patch, location, content[Piece..(Piece + 1024)], $"{Piece}-{Piece + 1023}", ct);
+        using var early = await two.CompleteAsync(location, digest, ct);
+        resume.SetResult();
+        using var first = await writing;
+        using var put = await two.CompleteAsync(location, digest, ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        Assert.Contains("being written by another request", await second.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, early.StatusCode);
+        Assert.Contains("BLOB_UPLOAD_INVALID", await early.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal($"0-{content.Length - 1}", first.Headers.GetValues("Range").Single());
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        var (status, served) = await one.GetBlobAsync(repository, digest, ct);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(digest, ReplicaHttp.Digest(served!));
+    }
+
+    /// <summary>Polls the upload's status (on any replica) until at least <paramref name="length"/> bytes are staged.</summary>
+    private static async Task WaitForStagedAsync(ReplicaHttp replica, string location, long length, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var status = await replica.SendAsync(HttpMethod.Get, location, ct: ct);
+            Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
+            var end = long.Parse(status.Headers.GetValues("Range").Single().Split('-')[1], System.Globalization.CultureInfo.InvariantCulture);
+            if (end + 1 >= length)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"only {end + 1} bytes were staged after 60 s");
+            await Task.Delay(100, ct);
+        }
+    }
+
+    [Fact]
     public async Task The_same_blob_pushed_through_both_replicas_at_once_is_stored_once_and_linked_to_both_repositories()
     {
         using var timeout = TestNames.Timeout();
