@@ -12,8 +12,9 @@ namespace Registry.E2E.Tests.Replicas;
 /// </summary>
 internal sealed class ReplicaPair : IAsyncDisposable
 {
-    private ReplicaPair(RegistryProcess first, RegistryProcess second, string connectionString, S3Server s3, string bucket)
+    private ReplicaPair(RegistryProcess first, RegistryProcess second, string connectionString, S3Server s3, string bucket, IReadOnlyDictionary<string, string?> settings)
     {
+        Settings = settings;
         First = first;
         Second = second;
         ConnectionString = connectionString;
@@ -22,6 +23,9 @@ internal sealed class ReplicaPair : IAsyncDisposable
     }
 
     private static readonly string[] LocalBlobDirectories = ["blobs", "uploads"];
+
+    /// <summary>The environment both replicas were started with.</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; }
 
     public RegistryProcess First { get; }
 
@@ -65,7 +69,7 @@ internal sealed class ReplicaPair : IAsyncDisposable
                 second = await StartOneAsync(environment, ct);
             }
 
-            return new ReplicaPair(first!, second!, connectionString, s3, bucket);
+            return new ReplicaPair(first!, second!, connectionString, s3, bucket, environment);
         }
         catch
         {

@@ -10,8 +10,21 @@ namespace Registry.E2E.Tests.Replicas;
 /// it and uses them, so that each accepts what the other signs (registry tokens, UI cookies and antiforgery tokens).
 /// </summary>
 [Collection(ReplicaCollection.Name)]
-public sealed partial class ReplicaStartupTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed partial class ReplicaStartupTests(ReplicaPairFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
 {
+    [Fact]
+    public async Task A_replica_without_the_shared_key_encryption_key_refuses_to_start_naming_the_setting()
+    {
+        using var timeout = TestNames.Timeout();
+        var settings = fixture.Pair.Settings.Where(s => s.Key != "Registry__Secrets__Key").ToDictionary();
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RegistryProcess.StartAsync(environment: settings, cancellationToken: timeout.Token));
+
+        Assert.Contains("exited before it served", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("registry: the database holds encrypted keys but the key-encryption key file", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Registry:Secrets:Key", refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Replicas_starting_together_on_an_empty_database_share_one_signing_key_and_one_key_ring()
     {
