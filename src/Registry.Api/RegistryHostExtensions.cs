@@ -29,17 +29,24 @@ public static class RegistryHostExtensions
 
     /// <summary>
     /// What runs before the server answers, in order: every setting is validated (before anything is written), the
-    /// data directory is made private, the schema is migrated, keys at rest are checked and encrypted, and identity
-    /// is set up (signing key, administrator).
+    /// data directory is made private, then, one replica at a time (<see cref="StartupLock"/>), the schema is migrated,
+    /// keys at rest are checked and encrypted, identity is set up (signing key, administrator) and the Data Protection
+    /// key ring gets its first key.
     /// </summary>
     public static async Task PrepareRegistryAsync(this WebApplication app, CancellationToken ct = default)
     {
         app.Services.GetService<IStartupValidator>()?.Validate();
         var dataDirectory = app.Configuration.DataDirectory();
         DataDirectoryAccess.Secure(dataDirectory, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DataDirectoryAccess)));
-        await app.Services.MigrateRegistryDatabaseAsync(ct);
-        await app.Services.ProtectKeysAtRestAsync(ct);
-        await app.Services.InitializeIdentityAsync(dataDirectory, ct);
+
+        // Replicas sharing a database take these steps one at a time: each is "look, then create".
+        await using (await StartupLock.AcquireAsync(app.Services, ct))
+        {
+            await app.Services.MigrateRegistryDatabaseAsync(ct);
+            await app.Services.ProtectKeysAtRestAsync(ct);
+            await app.Services.InitializeIdentityAsync(dataDirectory, ct);
+            app.Services.EnsureDataProtectionKey();
+        }
     }
 
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)

@@ -17,12 +17,13 @@ public sealed class RegistryProcess : IRegistryServer
     public const string AdminPasswordVariable = "REGISTRY_ADMIN_PASSWORD";
     public const string AnonymousPullVariable = "Registry__Auth__AnonymousPull";
 
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TemporaryDirectory? _ownedDirectory;
     private readonly IReadOnlyDictionary<string, string?> _environment;
     private readonly string _assemblyPath;
     private ChildProcess? _process;
+    private TimeSpan _startTimeout = DefaultStartTimeout;
 
     private RegistryProcess(
         string assemblyPath, int port, string dataDirectory, TemporaryDirectory? ownedDirectory,
@@ -76,10 +77,12 @@ public sealed class RegistryProcess : IRegistryServer
     /// <param name="dataDirectory">Reuse this data directory (kept on dispose); null for a fresh temporary one.</param>
     /// <param name="port">Listen on this port; null for a free one.</param>
     /// <param name="environment">Extra environment variables (ASP.NET configuration keys).</param>
+    /// <param name="startTimeout">How long the start may take (30 s by default); longer for a replica that waits for another's start.</param>
     public static async Task<RegistryProcess> StartAsync(
         string? dataDirectory = null,
         int? port = null,
         IReadOnlyDictionary<string, string?>? environment = null,
+        TimeSpan? startTimeout = null,
         CancellationToken cancellationToken = default)
     {
         var assembly = FindApiAssembly();
@@ -90,7 +93,10 @@ public sealed class RegistryProcess : IRegistryServer
             dataDirectory = owned.Path;
         }
 
-        var registry = new RegistryProcess(assembly, port ?? FreePort.Get(), dataDirectory, owned, environment);
+        var registry = new RegistryProcess(assembly, port ?? FreePort.Get(), dataDirectory, owned, environment)
+        {
+            _startTimeout = startTimeout ?? DefaultStartTimeout,
+        };
         try
         {
             await registry.StartProcessAsync(cancellationToken).ConfigureAwait(false);
@@ -152,7 +158,7 @@ public sealed class RegistryProcess : IRegistryServer
             _environment,
             // The content root (appsettings.json, wwwroot) is the build output, as with `dotnet run`.
             workingDirectory: Path.GetDirectoryName(_assemblyPath));
-        await RegistryReadiness.WaitAsync(BaseAddress, _process, Name, StartTimeout, cancellationToken)
+        await RegistryReadiness.WaitAsync(BaseAddress, _process, Name, _startTimeout, cancellationToken)
             .ConfigureAwait(false);
     }
 

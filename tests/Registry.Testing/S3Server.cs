@@ -19,6 +19,7 @@ public sealed class S3Server : IAsyncDisposable
     private static Task<S3Server>? _shared;
 
     private readonly TemporaryDirectory _directory;
+    private bool _logRequests;
     private ChildProcess _process;
 
     private S3Server(ChildProcess process, TemporaryDirectory directory, int port)
@@ -60,7 +61,11 @@ public sealed class S3Server : IAsyncDisposable
     public static string NewBucketName() => "test-" + Guid.NewGuid().ToString("N");
 
     /// <summary>Starts a server of its own (not the shared one); the caller disposes it.</summary>
-    public static async Task<S3Server> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="logRequests">
+    /// Log each request to <see cref="Output"/> (s3rver's own log: one line per answered request with the path, query
+    /// and status). s3rver cuts the first 16 characters of those lines, so they start inside the bucket name.
+    /// </param>
+    public static async Task<S3Server> StartAsync(bool logRequests = false, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(Executable))
         {
@@ -74,8 +79,8 @@ public sealed class S3Server : IAsyncDisposable
         {
             var directory = new TemporaryDirectory("s3rver");
             var port = FreePort.Get();
-            var process = Launch(directory.Path, port);
-            var server = new S3Server(process, directory, port);
+            var process = Launch(directory.Path, port, logRequests);
+            var server = new S3Server(process, directory, port) { _logRequests = logRequests };
             try
             {
                 await server.WaitUntilAnsweringAsync(cancellationToken).ConfigureAwait(false);
@@ -106,8 +111,31 @@ public sealed class S3Server : IAsyncDisposable
         }
 
         await _process.DisposeAsync().ConfigureAwait(false);
-        _process = Launch(_directory.Path, Port);
+        _process = Launch(_directory.Path, Port, _logRequests);
         await WaitUntilAnsweringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The keys of <paramref name="bucket"/> under <paramref name="prefix"/>, from the server's own listing
+    /// (ListObjectsV2, unsigned: s3rver serves anonymous requests), every page of it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ListKeysAsync(string bucket, string prefix, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { BaseAddress = Endpoint, Timeout = TimeSpan.FromSeconds(30) };
+        var keys = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var query = $"{Uri.EscapeDataString(bucket)}?list-type=2&prefix={Uri.EscapeDataString(prefix)}"
+                + (continuation is null ? string.Empty : "&continuation-token=" + Uri.EscapeDataString(continuation));
+            var xml = System.Xml.Linq.XDocument.Parse(await http.GetStringAsync(query, cancellationToken).ConfigureAwait(false));
+            var ns = xml.Root!.Name.Namespace;
+            keys.AddRange(xml.Root.Elements(ns + "Contents").Select(c => (string)c.Element(ns + "Key")!));
+            continuation = (string?)xml.Root.Element(ns + "IsTruncated") == "true" ? (string?)xml.Root.Element(ns + "NextContinuationToken") : null;
+        }
+        while (continuation is not null);
+
+        return keys;
     }
 
     public async ValueTask DisposeAsync()
@@ -116,8 +144,11 @@ public sealed class S3Server : IAsyncDisposable
         _directory.Dispose();
     }
 
-    private static ChildProcess Launch(string directory, int port) =>
-        ChildProcess.Start(Executable, ["-d", directory, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--silent"]);
+    private static ChildProcess Launch(string directory, int port, bool logRequests)
+    {
+        string[] arguments = ["-d", directory, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture)];
+        return ChildProcess.Start(Executable, logRequests ? arguments : [.. arguments, "--silent"]);
+    }
 
     private static async Task<S3Server> StartSharedAsync()
     {

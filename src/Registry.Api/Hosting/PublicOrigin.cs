@@ -7,7 +7,8 @@ namespace Registry.Api.Hosting;
 
 /// <summary>
 /// The scheme, host and path base under which clients reach the registry, for the URLs it hands out (the token
-/// realm of a challenge) when no URL is configured. The Host header is the client's to choose, so it is used only
+/// realm of a challenge): <c>Registry:PublicUrl</c> when it is set (<see cref="PublicUrlOptions"/>), the same for every
+/// request and every replica. Otherwise it is derived from the request. The Host header is the client's to choose, so it is used only
 /// when it can be trusted: <c>AllowedHosts</c> names the registry's hosts (requests for any other host are refused
 /// before they get here), or the request came through a trusted proxy. Otherwise the address the connection was
 /// accepted on is used, which no client can choose. The scheme is the connection's, or a trusted proxy's
@@ -17,6 +18,11 @@ public static class PublicOrigin
 {
     public static string Of(HttpContext context)
     {
+        if (context.RequestServices.GetRequiredService<IOptions<PublicUrlOptions>>().Value.Origin is { } configured)
+        {
+            return configured;
+        }
+
         var request = context.Request;
         return $"{request.Scheme}://{Authority(context)}{request.PathBase}";
     }

@@ -8,7 +8,7 @@ public sealed class UiOptions
     /// <summary>How long a UI session lasts without use.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
 
-    /// <summary>The host name shown in pull and login commands; by default the request's host.</summary>
+    /// <summary>The host name shown in pull and login commands; by default the host of <c>Registry:PublicUrl</c>, else the request's.</summary>
     public string? PublicHost { get; set; }
 
     /// <summary>

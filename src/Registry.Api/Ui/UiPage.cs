@@ -37,7 +37,9 @@ public abstract class UiPage : PageModel
 
     /// <summary>The host:port users type in docker commands.</summary>
     public string RegistryHost =>
-        HttpContext.RequestServices.GetRequiredService<IOptions<UiOptions>>().Value.PublicHost is { Length: > 0 } host ? host : Request.Host.Value ?? "localhost";
+        HttpContext.RequestServices.GetRequiredService<IOptions<UiOptions>>().Value.PublicHost is { Length: > 0 } host ? host
+        : HttpContext.RequestServices.GetRequiredService<IOptions<Hosting.PublicUrlOptions>>().Value.Authority
+            ?? Request.Host.Value ?? "localhost";
 
     public bool AllowSignUp => HttpContext.RequestServices.GetRequiredService<IConfiguration>().GetValue<bool>("Registry:Auth:AllowSignUp");
 

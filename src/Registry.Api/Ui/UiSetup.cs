@@ -57,6 +57,14 @@ public static class UiSetup
     }
 
     /// <summary>
+    /// Makes sure the key ring has a key that protects now, creating it if not. Run at start-up inside the replicas'
+    /// start-up lock, so that replicas starting together on an empty database share one key rather than each creating
+    /// its own (Data Protection would otherwise create one on first use, on each replica at once).
+    /// </summary>
+    public static void EnsureDataProtectionKey(this IServiceProvider services) =>
+        services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Registry.Startup").Protect([1]);
+
+    /// <summary>
     /// Security headers and error pages for the UI's responses; the registry APIs keep their own formats. Over HTTPS
     /// (directly or through a trusted proxy) the UI also sends HSTS, so a browser that once reached it securely never
     /// sends its session over plain HTTP to that host again.

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Core;
@@ -33,6 +34,7 @@ public sealed partial class UploadService(
     RegistryDbContext db,
     IBlobIngester ingester,
     UploadHashStates hashStates,
+    IServiceScopeFactory scopes,
     TimeProvider time,
     IOptions<RegistryStorageOptions> options,
     IOptions<GcOptions> gc,
@@ -92,9 +94,12 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
-        var offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
-        await db.Uploads.Where(u => u.Id == id)
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, time.GetUtcNow().UtcDateTime), ct);
+        long offset;
+        await using (await ClaimWriterAsync(id, ct))
+        {
+            offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+        }
+
         return new UploadStatus(id, repository, offset);
     }
 
@@ -103,6 +108,7 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
+        await using var writer = await ClaimWriterAsync(id, ct);
         var size = body is null ? await StagedLengthAsync(id, ct) : await AppendLockedAsync(id, lease, body, range, contentLength, ct);
 
         var started = time.GetTimestamp();
@@ -151,6 +157,7 @@ public sealed partial class UploadService(
     {
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
+        await using var writer = await ClaimWriterAsync(id, ct);
         await DiscardAsync(id, ct);
     }
 
@@ -182,6 +189,10 @@ public sealed partial class UploadService(
         await transaction.CommitAsync(ct);
         return true;
     }
+
+    /// <summary>The one-writer rule across replicas (see <see cref="UploadWriterLease"/>); the touch that keeps the upload from expiring on release.</summary>
+    private Task<UploadWriterLease> ClaimWriterAsync(string id, CancellationToken ct) =>
+        UploadWriterLease.ClaimAsync(db, scopes, id, time, logger, ct);
 
     private Task<long> EnsureRepositoryAsync(string repository, DateTime now, CancellationToken ct) =>
         MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, forManifest: false, ct);

@@ -12,12 +12,6 @@ namespace Registry.Api.Tests.Deploy;
 /// </summary>
 internal static partial class DocumentedSettings
 {
-    /// <summary>
-    /// Documented ahead of the code that reads them, which is being added on another branch: accepted while no options
-    /// class binds them yet. Remove an entry once the setting exists here.
-    /// </summary>
-    public static readonly IReadOnlySet<string> Pending = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Registry:PublicUrl" };
-
     private static readonly Lazy<IReadOnlyList<(string Section, Type Type)>> OptionClasses = new(FindOptionClasses);
 
     /// <summary>Every <c>Registry:…</c> key a Markdown text names, in the colon spelling.</summary>
@@ -67,7 +61,7 @@ internal static partial class DocumentedSettings
                 : null;
         }
 
-        if (ReadByName(key) || Pending.Contains(key))
+        if (ReadByName(key))
         {
             return null;
         }

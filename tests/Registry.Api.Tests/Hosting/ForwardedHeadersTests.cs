@@ -123,6 +123,34 @@ public sealed class ForwardedHeadersTests
         Assert.Equal("https://auth.example.com/auth/token", probe.BearerChallenge()!.Realm);
     }
 
+    [Theory]
+    [InlineData("https://registry.example.com", "https://registry.example.com/auth/token")]
+    [InlineData("https://example.com:8443/registry/", "https://example.com:8443/registry/auth/token")]
+    public async Task APublicUrlIsTheRealmsBaseWhateverTheRequestSays(string publicUrl, string realm)
+    {
+        await using var registry = Start(new() { ["Registry:PublicUrl"] = publicUrl });
+        using var client = registry.CreatePlainClient();
+
+        using var probe = await SendAsync(client, HttpMethod.Get, "/v2/", r => r.Headers.Host = "evil.example");
+
+        Assert.Equal(realm, probe.BearerChallenge()!.Realm);
+    }
+
+    [Fact]
+    public async Task AConfiguredRealmWinsOverThePublicUrl()
+    {
+        await using var registry = Start(new()
+        {
+            ["Registry:PublicUrl"] = "https://registry.example.com",
+            ["Registry:Auth:Realm"] = "https://auth.example.com/auth/token",
+        });
+        using var client = registry.CreatePlainClient();
+
+        using var probe = await SendAsync(client, HttpMethod.Get, "/v2/", _ => { });
+
+        Assert.Equal("https://auth.example.com/auth/token", probe.BearerChallenge()!.Realm);
+    }
+
     private static RegistryFactory Start(Dictionary<string, string?> settings)
     {
         var registry = RegistryFactory.WithSettings(settings).OnKestrel();

@@ -20,6 +20,9 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Registry__Proxy__KnownNetworks__0", "10.0.0.0/33", "invalid setting Registry:Proxy:KnownNetworks", "'10.0.0.0/33' is not a network")]
     [InlineData("Registry__Storage__Provider", "S3", "invalid setting Registry:Storage:S3:Bucket", "required")]
     [InlineData("Registry__Storage__Provider", "Tape", "Registry:Storage:Provider", "BlobStoreProvider")]
+    [InlineData("Registry__PublicUrl", "registry.example.com", "invalid setting Registry:PublicUrl", "is not an absolute http or https URL")]
+    [InlineData("Registry__PublicUrl", "ftp://registry.example.com", "invalid setting Registry:PublicUrl", "is not an absolute http or https URL")]
+    [InlineData("Registry__PublicUrl", "https://registry.example.com/?tenant=1", "invalid setting Registry:PublicUrl", "without user, query or fragment")]
     public async Task AnInvalidSettingIsOneLineOnStandardErrorAndExitCodeOne(string variable, string value, string setting, string rule)
     {
         var result = await RunUntilExitAsync(_parent.Combine("data"), new() { [variable] = value });
