@@ -3,12 +3,14 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Registry.Storage.Blobs;
 using Registry.Storage.Blobs.S3;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Observability;
 using Registry.Storage.Policies;
+using Registry.Storage.Presence;
 using Registry.Storage.Retention;
 using Registry.Storage.Services;
 
@@ -34,11 +36,13 @@ public static class StorageServiceCollectionExtensions
                 var sqlite = database.ConnectionString
                     ?? new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "registry.db") }.ToString();
                 services.AddDbContextPool<RegistryDbContext, SqliteRegistryDbContext>(o => o.UseSqlite(sqlite));
+                services.AddSingleton<IProcessPresence>(_ => new FileLockPresence(SqlitePresenceDirectory(sqlite, dataDirectory)));
                 break;
             case DatabaseProvider.Postgres:
                 var postgres = database.ConnectionString
                     ?? throw new InvalidOperationException("Registry:Database:ConnectionString is required for PostgreSQL");
                 services.AddDbContextPool<RegistryDbContext, PostgresRegistryDbContext>(o => o.UseNpgsql(postgres));
+                services.AddSingleton<IProcessPresence>(sp => new PostgresPresence(postgres, sp.GetRequiredService<ILogger<PostgresPresence>>()));
                 break;
             default:
                 throw new InvalidOperationException($"unknown database provider '{database.Provider}'");
@@ -72,6 +76,14 @@ public static class StorageServiceCollectionExtensions
         services.AddHostedService<GcWorker>();
         services.AddRegistryRetention();
         return services;
+    }
+
+    /// <summary>Beside the database file, which every process using it can reach; in the data directory for a database in memory.</summary>
+    private static string SqlitePresenceDirectory(string connectionString, string dataDirectory)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        var inMemory = builder.Mode == SqliteOpenMode.Memory || string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:";
+        return inMemory ? Path.Combine(dataDirectory, "presence") : FileLockPresence.DirectoryFor(builder.DataSource);
     }
 
     public static IServiceCollection AddFileSystemBlobStore(this IServiceCollection services, string rootDirectory)

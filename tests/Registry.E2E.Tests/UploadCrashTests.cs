@@ -24,6 +24,32 @@ public sealed class UploadCrashTests(ITestOutputHelper output)
         using var timeout = TestNames.Timeout();
         var ct = timeout.Token;
         await using var registry = await RegistryUnderTest.StartAsync(ct);
+        await ResumeAfterCrashAsync(registry, ct);
+    }
+
+    /// <summary>
+    /// On PostgreSQL the killed process's write lease is known to be free because its database session, which held
+    /// its presence, ended with it: the restarted registry resumes at once rather than after the lease runs out.
+    /// </summary>
+    [Fact]
+    public async Task Upload_killed_mid_patch_resumes_at_once_on_postgresql()
+    {
+        using var timeout = TestNames.Timeout();
+        var ct = timeout.Token;
+        var postgres = await PostgresServer.GetAsync();
+        var connectionString = await postgres.CreateDatabaseAsync(ct);
+        await using var registry = await RegistryProcess.StartAsync(
+            environment: new Dictionary<string, string?>
+            {
+                ["Registry__Database__Provider"] = "Postgres",
+                ["Registry__Database__ConnectionString"] = connectionString,
+            },
+            cancellationToken: ct);
+        await ResumeAfterCrashAsync(registry, ct);
+    }
+
+    private async Task ResumeAfterCrashAsync(IRegistryServer registry, CancellationToken ct)
+    {
         using var http = NewClient(registry);
         var repository = TestNames.Repository("crash-resume");
         var blob = RandomNumberGenerator.GetBytes(BlobSize);

@@ -139,7 +139,11 @@ public sealed class UploadEntity
 
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>The last touch; while a request writes, the end of its write lease (see <c>UploadWriterLease</c>).</summary>
     public DateTime UpdatedAt { get; set; }
+
+    /// <summary>The process whose request holds the write lease (a <c>ProcessPresence</c> id); null when none does.</summary>
+    public string? Writer { get; set; }
 }
 
 /// <summary>

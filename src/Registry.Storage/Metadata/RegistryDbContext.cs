@@ -186,6 +186,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.Owner).HasColumnName("owner").HasMaxLength(MaxAccountNameLength);
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            e.Property(x => x.Writer).HasColumnName("writer").HasMaxLength(64);
             e.HasIndex(x => x.UpdatedAt);
             e.HasIndex(x => x.Owner);
         });

@@ -10,6 +10,7 @@ using Registry.Storage.Blobs;
 using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Observability;
+using Registry.Storage.Presence;
 
 namespace Registry.Storage.Services;
 
@@ -35,6 +36,7 @@ public sealed partial class UploadService(
     IBlobIngester ingester,
     UploadHashStates hashStates,
     IServiceScopeFactory scopes,
+    IProcessPresence presence,
     TimeProvider time,
     IOptions<RegistryStorageOptions> options,
     IOptions<GcOptions> gc,
@@ -95,9 +97,9 @@ public sealed partial class UploadService(
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
         long offset;
-        await using (await ClaimWriterAsync(id, ct))
+        await using (var writer = await ClaimWriterAsync(id, ct))
         {
-            offset = await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+            offset = await writer.RunAsync(token => AppendLockedAsync(id, lease, body, range, contentLength, token), ct);
         }
 
         return new UploadStatus(id, repository, offset);
@@ -109,7 +111,9 @@ public sealed partial class UploadService(
         await FindAsync(repository, id, ct);
         using var lease = await hashStates.AcquireAsync(id, ct);
         await using var writer = await ClaimWriterAsync(id, ct);
-        var size = body is null ? await StagedLengthAsync(id, ct) : await AppendLockedAsync(id, lease, body, range, contentLength, ct);
+        var size = body is null
+            ? await StagedLengthAsync(id, ct)
+            : await writer.RunAsync(token => AppendLockedAsync(id, lease, body, range, contentLength, token), ct);
 
         var started = time.GetTimestamp();
         var actual = await FinishHashAsync(id, lease, digest.Algorithm, size, ct);
@@ -123,12 +127,19 @@ public sealed partial class UploadService(
         var text = digest.ToString();
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
+            var me = writer.Writer;
+            if (await db.Uploads.Where(u => u.Id == id && u.Writer == me).ExecuteDeleteAsync(ct) == 0)
+            {
+                // Another process took the upload over meanwhile: it, not this request, finishes it. Checked first,
+                // so that nothing moves; the removal holds the row until this commits.
+                throw new RegistryException(ErrorCode.BlobUploadInvalid, "this request lost the upload to another replica while committing it; start the upload again");
+            }
+
             var repositoryId = await EnsureRepositoryAsync(repository, now, ct);
             await MetadataSql.UpsertBlobAsync(db, text, size, now, ct);
             await ingester.CommitAsync(id, digest, ct);
             await MetadataSql.LinkBlobAsync(db, repositoryId, text, now, ct);
             await GcReviews.BlobAsync(db, text, now + gc.Value.UploadGrace, ct);
-            await db.Uploads.Where(u => u.Id == id).ExecuteDeleteAsync(ct);
             await transaction.CommitAsync(ct);
         }
 
@@ -192,7 +203,7 @@ public sealed partial class UploadService(
 
     /// <summary>The one-writer rule across replicas (see <see cref="UploadWriterLease"/>); the touch that keeps the upload from expiring on release.</summary>
     private Task<UploadWriterLease> ClaimWriterAsync(string id, CancellationToken ct) =>
-        UploadWriterLease.ClaimAsync(db, scopes, id, time, logger, ct);
+        UploadWriterLease.ClaimAsync(db, scopes, presence, id, time, logger, ct);
 
     private Task<long> EnsureRepositoryAsync(string repository, DateTime now, CancellationToken ct) =>
         MetadataSql.EnsureRepositoryAsync(db, repository, options.Value.DefaultVisibility == RepositoryVisibility.Public, now, forManifest: false, ct);

@@ -3,18 +3,23 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Registry.Core;
 using Registry.Storage.Metadata;
+using Registry.Storage.Presence;
 
 namespace Registry.Storage.Services;
 
 /// <summary>
 /// One writer per upload across replicas. Within a process <see cref="UploadHashStates"/> serialises an upload's
-/// requests; across replicas the request that writes holds this lease in the upload's row: <c>updated_at</c> is set
-/// <see cref="Duration"/> ahead while it writes, renewed every <see cref="RenewEvery"/>, and set back to "now" (the
-/// last touch, which upload expiry counts from) when it is done. A row whose <c>updated_at</c> lies more than
-/// <see cref="ClockAllowance"/> ahead is held by someone else: the request is refused (<c>BLOB_UPLOAD_INVALID</c>) at
-/// once, before it writes, as a second writer is within one process. The allowance keeps replicas whose clocks differ
-/// by less than it from mistaking a fresh touch for a lease. A lease whose replica died runs out within
-/// <see cref="Duration"/> minus the allowance. No connection is held while the body streams.
+/// requests; across replicas the request that writes holds this lease in the upload's row: <c>writer</c> names its
+/// process (<see cref="IProcessPresence"/>) and <c>updated_at</c> is set <see cref="Duration"/> ahead while it
+/// writes, renewed every <see cref="RenewEvery"/>, and set back to "now" (the last touch, which upload expiry counts
+/// from) when it is done. A row whose <c>updated_at</c> lies more than <see cref="ClockAllowance"/> ahead is held:
+/// the request is refused (<c>BLOB_UPLOAD_INVALID</c>) at once, before it writes, as a second writer is within one
+/// process, unless the holder's process is provably gone (killed mid-request, then restarted or replaced), in which
+/// case the lease is taken over at once. The allowance keeps replicas whose clocks differ by less than it from
+/// mistaking a fresh touch for a lease. A lease whose holder cannot be proved gone runs out within
+/// <see cref="Duration"/> minus the allowance. The writer stops (<see cref="RunAsync{T}"/>) when its lease is taken
+/// over or its process loses its presence, and the commit removes the session only while the lease is still its
+/// own. No connection is held while the body streams.
 /// </summary>
 internal sealed partial class UploadWriterLease : IAsyncDisposable
 {
@@ -28,37 +33,80 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _lost;
     private DateTime _until;
     private Task _renewing = Task.CompletedTask;
 
-    private UploadWriterLease(RegistryDbContext db, IServiceScopeFactory scopes, string id, TimeProvider time, ILogger logger, DateTime until)
+    private UploadWriterLease(
+        RegistryDbContext db, IServiceScopeFactory scopes, IProcessPresence presence, string id, string writer, TimeProvider time, ILogger logger, DateTime until)
     {
         _db = db;
         _scopes = scopes;
         _id = id;
+        Writer = writer;
         _time = time;
         _logger = logger;
         _until = until;
+        _lost = CancellationTokenSource.CreateLinkedTokenSource(presence.Lost);
     }
+
+    /// <summary>The process holding the lease: this one.</summary>
+    public string Writer { get; }
 
     /// <exception cref="RegistryException">Another request holds the upload, or it is gone.</exception>
     public static async Task<UploadWriterLease> ClaimAsync(
-        RegistryDbContext db, IServiceScopeFactory scopes, string id, TimeProvider time, ILogger logger, CancellationToken ct)
+        RegistryDbContext db, IServiceScopeFactory scopes, IProcessPresence presence, string id, TimeProvider time, ILogger logger, CancellationToken ct)
     {
+        var me = await presence.GetIdAsync(ct);
         var now = Now(time);
         var until = now + Duration;
         var free = now + ClockAllowance;
-        var claimed = await db.Uploads.Where(u => u.Id == id && u.UpdatedAt <= free).ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, until), ct);
+
+        // A lease of this process is free too: its requests for one upload are serialised before they get here, so it
+        // is one that a request could not give back.
+        var claimed = await db.Uploads.Where(u => u.Id == id && (u.UpdatedAt <= free || u.Writer == me))
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, until).SetProperty(u => u.Writer, me), ct);
         if (claimed == 0)
         {
-            throw await db.Uploads.AnyAsync(u => u.Id == id, ct)
-                ? new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is being written by another request")
-                : new RegistryException(ErrorCode.BlobUploadUnknown, "no such upload");
+            var held = await db.Uploads.AsNoTracking().Where(u => u.Id == id)
+                .Select(u => new { u.Writer, u.UpdatedAt }).SingleOrDefaultAsync(ct)
+                ?? throw new RegistryException(ErrorCode.BlobUploadUnknown, "no such upload");
+            if (held.Writer is null || !await presence.IsGoneAsync(held.Writer, ct))
+            {
+                throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is being written by another request");
+            }
+
+            // Its process is gone; unless another took it over first.
+            claimed = await db.Uploads.Where(u => u.Id == id && u.Writer == held.Writer && u.UpdatedAt == held.UpdatedAt)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, until).SetProperty(u => u.Writer, me), ct);
+            if (claimed == 0)
+            {
+                throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is being written by another request");
+            }
+
+            LogTakenOver(logger, id, held.Writer);
         }
 
-        var lease = new UploadWriterLease(db, scopes, id, time, logger, until);
+        var lease = new UploadWriterLease(db, scopes, presence, id, me, time, logger, until);
         lease._renewing = lease.RenewAsync();
         return lease;
+    }
+
+    /// <summary>
+    /// Runs the write, stopping it when the lease is lost: taken over by another process that found this one gone,
+    /// or no longer provable because this process lost its presence.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> write, CancellationToken ct)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(ct, _lost.Token);
+        try
+        {
+            return await write(both.Token);
+        }
+        catch (OperationCanceledException) when (_lost.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new RegistryException(ErrorCode.BlobUploadInvalid, "this request lost the upload to another replica while writing it; start the upload again");
+        }
     }
 
     /// <summary>Stops renewing and gives the upload back, touched now.</summary>
@@ -67,13 +115,15 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
         await _stop.CancelAsync();
         await _renewing;
         _stop.Dispose();
+        _lost.Dispose();
         var now = Now(_time);
         var until = _until;
+        var writer = Writer;
         try
         {
-            // Nothing to give back when the upload was committed or discarded meanwhile.
-            await _db.Uploads.Where(u => u.Id == _id && u.UpdatedAt == until)
-                .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, now), CancellationToken.None);
+            // Nothing to give back when the upload was committed, discarded or taken over meanwhile.
+            await _db.Uploads.Where(u => u.Id == _id && u.UpdatedAt == until && u.Writer == writer)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, now).SetProperty(u => u.Writer, (string?)null), CancellationToken.None);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or TimeoutException)
         {
@@ -91,15 +141,22 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
             {
                 var next = Now(_time) + Duration;
                 var current = _until;
+                var writer = Writer;
                 try
                 {
                     await using var scope = _scopes.CreateAsyncScope();
                     var db = scope.ServiceProvider.GetRequiredService<RegistryDbContext>();
-                    var renewed = await db.Uploads.Where(u => u.Id == _id && u.UpdatedAt == current)
+                    var renewed = await db.Uploads.Where(u => u.Id == _id && u.UpdatedAt == current && u.Writer == writer)
                         .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, next), _stop.Token);
                     if (renewed == 0)
                     {
-                        return; // committed or discarded by this request, or removed
+                        // Committed or discarded by this request, or removed: nothing is lost. Taken over: stop writing.
+                        if (await db.Uploads.AnyAsync(u => u.Id == _id, _stop.Token))
+                        {
+                            await _lost.CancelAsync();
+                        }
+
+                        return;
                     }
 
                     _until = next;
@@ -122,6 +179,9 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
         var now = time.GetUtcNow().UtcDateTime;
         return new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over the write lease of upload {UploadId} from {Writer}, a process that is gone")]
+    private static partial void LogTakenOver(ILogger logger, string uploadId, string writer);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the write lease of upload {UploadId}; retrying")]
     private static partial void LogRenewFailed(ILogger logger, string uploadId, Exception exception);

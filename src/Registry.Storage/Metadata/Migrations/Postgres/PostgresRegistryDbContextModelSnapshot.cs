@@ -722,6 +722,11 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
+                    b.Property<string>("Writer")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("writer");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Owner");

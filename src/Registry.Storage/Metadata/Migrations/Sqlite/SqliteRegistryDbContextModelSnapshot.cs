@@ -698,6 +698,11 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("updated_at");
 
+                    b.Property<string>("Writer")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("writer");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Owner");
