@@ -32,6 +32,8 @@ public sealed class S3Server : IAsyncDisposable
     /// <summary>Where test.sh installs s3rver (<c>npm install --prefix</c>), under the work tree.</summary>
     public static string InstallDirectory => Path.Combine(RepositoryRoot.Path, ".tools", "s3rver");
 
+    private const string ParentWatch = "s3rver-parent-watch.js";
+
     public static string Executable => Path.Combine(InstallDirectory, "node_modules", ".bin", "s3rver");
 
     public int Port { get; }
@@ -147,7 +149,9 @@ public sealed class S3Server : IAsyncDisposable
     private static ChildProcess Launch(string directory, int port, bool logRequests)
     {
         string[] arguments = ["-d", directory, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture)];
-        return ChildProcess.Start(Executable, logRequests ? arguments : [.. arguments, "--silent"]);
+        // Through node with a watch on the parent: a test process that dies without disposing leaves no server behind.
+        string[] node = ["--require", Path.Combine(AppContext.BaseDirectory, ParentWatch), Executable];
+        return ChildProcess.Start("node", [.. node, .. arguments, .. logRequests ? Array.Empty<string>() : ["--silent"]]);
     }
 
     private static async Task<S3Server> StartSharedAsync()
