@@ -66,6 +66,10 @@ public sealed class MeteredBlobStoreTests : IDisposable
         {
         }
 
+        public void BytesRehashed(long bytes)
+        {
+        }
+
         public void StorageError(string operation) => Errors.Add(operation);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Registry.Storage.Observability;
 using Registry.Storage.Services;
 
 namespace Registry.Storage.Tests;
@@ -28,18 +29,25 @@ public sealed class StorageHost : IAsyncDisposable
 
     public FakeTimeProvider Time => _services.GetRequiredService<FakeTimeProvider>();
 
-    public static async Task<StorageHost> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings)
+    /// <param name="metrics">What the storage reports to, in place of nothing.</param>
+    public static async Task<StorageHost> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> settings, IStorageMetrics? metrics = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var services = new ServiceCollection()
+        var services = new ServiceCollection();
+        if (metrics is not null)
+        {
+            services.AddSingleton(metrics);
+        }
+
+        services
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
             .AddSingleton<IConfiguration>(configuration)
             .AddRegistryStorage(configuration, dataDirectory)
             .AddSingleton(new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)))
-            .AddSingleton<TimeProvider>(sp => sp.GetRequiredService<FakeTimeProvider>())
-            .BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
-        await services.MigrateRegistryDatabaseAsync();
-        return new StorageHost(services, dataDirectory, settings);
+            .AddSingleton<TimeProvider>(sp => sp.GetRequiredService<FakeTimeProvider>());
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
+        await provider.MigrateRegistryDatabaseAsync();
+        return new StorageHost(provider, dataDirectory, settings);
     }
 
     /// <summary>Builds the same storage again over the same data (a server restart).</summary>

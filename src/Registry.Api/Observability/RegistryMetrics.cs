@@ -22,6 +22,7 @@ public sealed class RegistryMetrics : IStorageMetrics
     private readonly Histogram _chunkDuration;
     private readonly Histogram _commitDuration;
     private readonly Counter _storageErrors;
+    private readonly Counter _bytesRehashed;
 
     public RegistryMetrics(GcMetrics gc)
     {
@@ -42,6 +43,8 @@ public sealed class RegistryMetrics : IStorageMetrics
             "registry_upload_commit_duration_seconds", "Time to verify an upload's digest and commit it under the digest.",
             new HistogramConfiguration { Buckets = DurationBuckets });
         _storageErrors = factory.CreateCounter("registry_storage_errors_total", "Blob store calls that failed, by operation.", "operation");
+        _bytesRehashed = factory.CreateCounter(
+            "registry_upload_bytes_rehashed_total", "Bytes of uploads read back from staging and hashed again because no saved hash state covered them.");
 
         var queueDepth = factory.CreateGauge("registry_gc_queue_depth", "Reviews left in the garbage collection queue after this process's last collection run.");
         var runs = factory.CreateCounter("registry_gc_runs_total", "Garbage collection runs of this process.");
@@ -69,6 +72,8 @@ public sealed class RegistryMetrics : IStorageMetrics
     public void BytesSent(long bytes) => _bytesSent.Inc(bytes);
 
     public void BytesReceived(long bytes) => _bytesReceived.Inc(bytes);
+
+    public void BytesRehashed(long bytes) => _bytesRehashed.Inc(bytes);
 
     public void ChunkStored(TimeSpan elapsed) => _chunkDuration.Observe(elapsed.TotalSeconds);
 

@@ -144,6 +144,14 @@ public sealed class UploadEntity
 
     /// <summary>The process whose request holds the write lease (a <c>ProcessPresence</c> id); null when none does.</summary>
     public string? Writer { get; set; }
+
+    /// <summary>
+    /// The SHA-256 state of the first <see cref="HashOffset"/> bytes, saved by the last writer (<c>Sha256State</c>), so
+    /// that any replica continues the hash without reading the staged bytes again.
+    /// </summary>
+    public byte[]? HashState { get; set; }
+
+    public long? HashOffset { get; set; }
 }
 
 /// <summary>

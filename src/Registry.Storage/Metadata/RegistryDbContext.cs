@@ -187,6 +187,8 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
             e.Property(x => x.Writer).HasColumnName("writer").HasMaxLength(64);
+            e.Property(x => x.HashState).HasColumnName("hash_state");
+            e.Property(x => x.HashOffset).HasColumnName("hash_offset");
             e.HasIndex(x => x.UpdatedAt);
             e.HasIndex(x => x.Owner);
         });

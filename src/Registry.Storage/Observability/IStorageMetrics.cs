@@ -15,6 +15,12 @@ public interface IStorageMetrics
     /// <summary>How long verifying and committing an upload took: the digest check, the move under the digest and the metadata.</summary>
     void UploadCommitted(TimeSpan elapsed);
 
+    /// <summary>
+    /// Bytes of an upload read back from the staged object and hashed again, because no hash state covering them was
+    /// at hand (a restart, a failed chunk, or a state that could not be saved).
+    /// </summary>
+    void BytesRehashed(long bytes);
+
     /// <summary>A blob store call failed for a reason other than a missing object or a cancelled request.</summary>
     /// <param name="operation">A fixed name: <c>stat</c>, <c>open</c>, <c>append</c>, <c>commit</c>…</param>
     void StorageError(string operation);
@@ -32,6 +38,10 @@ public sealed class NullStorageMetrics : IStorageMetrics
     }
 
     public void UploadCommitted(TimeSpan elapsed)
+    {
+    }
+
+    public void BytesRehashed(long bytes)
     {
     }
 

@@ -125,6 +125,18 @@ public sealed partial class PostgresPresence : IProcessPresence, IAsyncDisposabl
         {
             if (_connection is { } connection)
             {
+                // Unlocked first: the server ends a closed session's backend (and its locks) only a moment later, and
+                // an orderly stop should leave no such moment in which the presence still looks alive.
+                try
+                {
+                    await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection) { CommandTimeout = 5 };
+                    await unlock.ExecuteNonQueryAsync();
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+                {
+                    // The session is gone or going; its locks go with it.
+                }
+
                 await connection.DisposeAsync();
                 _connection = null;
             }

@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using Registry.Storage.Uploads;
 
 namespace Registry.Storage.Services;
 
 /// <summary>
 /// SHA-256 states of uploads in progress, so that a chunked upload is hashed once as its bytes
-/// arrive. The state is only a shortcut: it is used when its offset equals the staged length and is
-/// otherwise rebuilt from the staged bytes (after a restart, on another replica, after a failed
-/// chunk), so losing it costs time, never correctness. Each upload also has a lock that serialises
+/// arrive. The state is only a shortcut: it is used when its offset equals the staged length; otherwise
+/// the state another process saved in the upload's row is resumed, or the staged bytes are hashed again
+/// (after a restart, after a failed chunk), so losing it costs time, never correctness. Each upload also has a lock that serialises
 /// its requests within this process.
 /// </summary>
 public sealed class UploadHashStates : IDisposable
@@ -61,7 +61,7 @@ public sealed class UploadHashStates : IDisposable
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
-        public IncrementalHash? Hash { get; set; }
+        public UploadHash? Hash { get; set; }
 
         public long Offset { get; set; }
 
@@ -83,7 +83,7 @@ public sealed class UploadHashStates : IDisposable
         }
 
         /// <summary>The SHA-256 state covering exactly the first <paramref name="offset"/> bytes, or null.</summary>
-        public IncrementalHash? TryTake(long offset)
+        public UploadHash? TryTake(long offset)
         {
             var hash = _entry.Hash;
             _entry.Hash = null;
@@ -96,7 +96,7 @@ public sealed class UploadHashStates : IDisposable
             return null;
         }
 
-        public void Keep(IncrementalHash hash, long offset)
+        public void Keep(UploadHash hash, long offset)
         {
             _entry.Hash?.Dispose();
             _entry.Hash = hash;

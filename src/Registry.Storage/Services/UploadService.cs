@@ -11,6 +11,7 @@ using Registry.Storage.Gc;
 using Registry.Storage.Metadata;
 using Registry.Storage.Observability;
 using Registry.Storage.Presence;
+using Registry.Storage.Uploads;
 
 namespace Registry.Storage.Services;
 
@@ -99,7 +100,7 @@ public sealed partial class UploadService(
         long offset;
         await using (var writer = await ClaimWriterAsync(id, ct))
         {
-            offset = await writer.RunAsync(token => AppendLockedAsync(id, lease, body, range, contentLength, token), ct);
+            offset = await writer.RunAsync(token => AppendLockedAsync(id, lease, writer, body, range, contentLength, token), ct);
         }
 
         return new UploadStatus(id, repository, offset);
@@ -113,7 +114,7 @@ public sealed partial class UploadService(
         await using var writer = await ClaimWriterAsync(id, ct);
         var size = body is null
             ? await StagedLengthAsync(id, ct)
-            : await writer.RunAsync(token => AppendLockedAsync(id, lease, body, range, contentLength, token), ct);
+            : await writer.RunAsync(token => AppendLockedAsync(id, lease, writer, body, range, contentLength, token), ct);
 
         var started = time.GetTimestamp();
         var actual = await FinishHashAsync(id, lease, digest.Algorithm, size, ct);
@@ -226,7 +227,7 @@ public sealed partial class UploadService(
         await ingester.GetStagedLengthAsync(id, ct)
         ?? throw new RegistryException(ErrorCode.BlobUploadUnknown, "the upload's staged data is gone");
 
-    private async Task<long> AppendLockedAsync(string id, UploadHashStates.Lease lease, PipeReader body, ChunkRange? range, long? contentLength, CancellationToken ct)
+    private async Task<long> AppendLockedAsync(string id, UploadHashStates.Lease lease, UploadWriterLease writer, PipeReader body, ChunkRange? range, long? contentLength, CancellationToken ct)
     {
         var offset = await StagedLengthAsync(id, ct);
         if (range is not null)
@@ -244,7 +245,7 @@ public sealed partial class UploadService(
 
         var expected = range?.Length ?? contentLength;
         var started = time.GetTimestamp();
-        var hash = lease.TryTake(offset) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
+        var hash = lease.TryTake(offset) ?? await ResumeSavedAsync(id, offset, ct) ?? await RehashAsync(id, HashAlgorithmName.SHA256, ct);
         Stream target;
         try
         {
@@ -279,6 +280,7 @@ public sealed partial class UploadService(
         }
 
         lease.Keep(hash, offset + written);
+        writer.SaveHashState(hash.TrySave(), offset + written);
         metrics.BytesReceived(written);
         metrics.ChunkStored(time.GetElapsedTime(started));
         return offset + written;
@@ -289,7 +291,7 @@ public sealed partial class UploadService(
     /// (no copy of ours). A large buffer is hashed on a worker thread while this one writes it, so
     /// hashing and disk writes overlap; each buffer is released only after both are done with it.
     /// </summary>
-    private static async Task<long> CopyHashingAsync(PipeReader body, Stream target, IncrementalHash hash, long? expected, CancellationToken ct)
+    private static async Task<long> CopyHashingAsync(PipeReader body, Stream target, UploadHash hash, long? expected, CancellationToken ct)
     {
         var written = 0L;
         while (true)
@@ -348,32 +350,44 @@ public sealed partial class UploadService(
         }
     }
 
-    private static void AppendAll(IncrementalHash hash, ReadOnlySequence<byte> buffer)
+    private static void AppendAll(UploadHash hash, ReadOnlySequence<byte> buffer)
     {
         foreach (var segment in buffer)
         {
-            hash.AppendData(segment.Span);
+            hash.Append(segment.Span);
         }
     }
 
     private async Task<Digest> FinishHashAsync(string id, UploadHashStates.Lease lease, string algorithm, long size, CancellationToken ct)
     {
-        if (algorithm == Digest.Sha256 && lease.TryTake(size) is { } state)
+        if (algorithm == Digest.Sha256 && (lease.TryTake(size) ?? await ResumeSavedAsync(id, size, ct)) is { } state)
         {
             using (state)
             {
-                return Digest.FromHash(Digest.Sha256, state.GetHashAndReset());
+                return Digest.FromHash(Digest.Sha256, state.Finish());
             }
         }
 
         using var hash = await RehashAsync(id, Digest.HashAlgorithmFor(algorithm), ct);
-        return Digest.FromHash(algorithm, hash.GetHashAndReset());
+        return Digest.FromHash(algorithm, hash.Finish());
+    }
+
+    /// <summary>
+    /// The SHA-256 state that the last writer of the upload (perhaps another replica) saved in its row, if it covers
+    /// exactly the first <paramref name="offset"/> bytes. Staged bytes below the staged length never change (a failed
+    /// chunk is cut back to where it started), so such a state is the hash of what is staged.
+    /// </summary>
+    private async Task<UploadHash?> ResumeSavedAsync(string id, long offset, CancellationToken ct)
+    {
+        var saved = await db.Uploads.AsNoTracking().Where(u => u.Id == id && u.HashOffset == offset).Select(u => u.HashState).FirstOrDefaultAsync(ct);
+        return UploadHash.TryResume(saved);
     }
 
     /// <summary>Hashes the staged bytes from the start: the slow path when no state is at hand.</summary>
-    private async Task<IncrementalHash> RehashAsync(string id, HashAlgorithmName algorithm, CancellationToken ct)
+    private async Task<UploadHash> RehashAsync(string id, HashAlgorithmName algorithm, CancellationToken ct)
     {
-        var hash = IncrementalHash.CreateHash(algorithm);
+        var hash = UploadHash.Create(algorithm);
+        var rehashed = 0L;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -381,9 +395,11 @@ public sealed partial class UploadService(
             int read;
             while ((read = await staged.ReadAsync(buffer, ct)) > 0)
             {
-                hash.AppendData(buffer, 0, read);
+                hash.Append(buffer.AsSpan(0, read));
+                rehashed += read;
             }
 
+            metrics.BytesRehashed(rehashed);
             return hash;
         }
         catch

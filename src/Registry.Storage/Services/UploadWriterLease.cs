@@ -36,6 +36,8 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
     private readonly CancellationTokenSource _lost;
     private DateTime _until;
     private Task _renewing = Task.CompletedTask;
+    private byte[]? _hashState;
+    private long _hashOffset;
 
     private UploadWriterLease(
         RegistryDbContext db, IServiceScopeFactory scopes, IProcessPresence presence, string id, string writer, TimeProvider time, ILogger logger, DateTime until)
@@ -109,7 +111,13 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops renewing and gives the upload back, touched now.</summary>
+    /// <summary>
+    /// A hash state to save in the upload's row when the lease is given back (null: none can be saved, and a saved
+    /// one that no longer matches the staged length is simply never used).
+    /// </summary>
+    public void SaveHashState(byte[]? state, long offset) => (_hashState, _hashOffset) = (state, offset);
+
+    /// <summary>Stops renewing and gives the upload back, touched now, with the hash state to continue from.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -119,11 +127,21 @@ internal sealed partial class UploadWriterLease : IAsyncDisposable
         var now = Now(_time);
         var until = _until;
         var writer = Writer;
+        var (hashState, hashOffset) = (_hashState, _hashOffset);
         try
         {
             // Nothing to give back when the upload was committed, discarded or taken over meanwhile.
             await _db.Uploads.Where(u => u.Id == _id && u.UpdatedAt == until && u.Writer == writer)
-                .ExecuteUpdateAsync(s => s.SetProperty(u => u.UpdatedAt, now).SetProperty(u => u.Writer, (string?)null), CancellationToken.None);
+                .ExecuteUpdateAsync(
+                    s =>
+                    {
+                        s.SetProperty(u => u.UpdatedAt, now).SetProperty(u => u.Writer, (string?)null);
+                        if (hashState is not null)
+                        {
+                            s.SetProperty(u => u.HashState, hashState).SetProperty(u => u.HashOffset, hashOffset);
+                        }
+                    },
+                    CancellationToken.None);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or TimeoutException)
         {

@@ -707,6 +707,14 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<long?>("HashOffset")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hash_offset");
+
+                    b.Property<byte[]>("HashState")
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash_state");
+
                     b.Property<string>("Owner")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")

@@ -683,6 +683,14 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<long?>("HashOffset")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hash_offset");
+
+                    b.Property<byte[]>("HashState")
+                        .HasColumnType("BLOB")
+                        .HasColumnName("hash_state");
+
                     b.Property<string>("Owner")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT")
