@@ -3,7 +3,7 @@
 // it answers NotImplemented, ListMultipartUploads and ListParts. The reference registry's s3 driver needs both
 // to continue an upload (each PATCH or PUT after the POST); our registry does not use them. Loopback only.
 //
-// usage: node bench/s3-server.js NODE_MODULES_DIR DATA_DIR PORT [BUCKET...]
+// usage: [S3_SERVER_PART_COPY=1] node bench/s3-server.js NODE_MODULES_DIR DATA_DIR PORT [BUCKET...]
 'use strict';
 
 const path = require('path');
@@ -145,6 +145,47 @@ server.middleware.unshift(async (ctx, next) => {
     ctx.type = 'application/xml';
     ctx.body = body;
 });
+
+// UploadPartCopy, which s3rver answers NotImplemented, when S3_SERVER_PART_COPY=1: a part made from a whole stored
+// object, copied on this server's disk (as S3 copies it inside its own storage), so that a commit that assembles a
+// blob from staged objects can be measured with the bytes never passing through the registry. Whole objects only
+// (no x-amz-copy-source-range). Path-style requests only.
+if (process.env.S3_SERVER_PART_COPY === '1') {
+    const xmlError = (ctx, status, code, message) => {
+        ctx.status = status;
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error>' + element('Code', code) + element('Message', message) + '</Error>';
+    };
+    server.middleware.unshift(async (ctx, next) => {
+        const source = ctx.headers['x-amz-copy-source'];
+        if (ctx.method !== 'PUT' || !source || !('partNumber' in ctx.query) || !('uploadId' in ctx.query)) return next();
+        if (ctx.headers['x-amz-copy-source-range']) return xmlError(ctx, 501, 'NotImplemented', 'x-amz-copy-source-range is not supported here');
+        const [bucket] = ctx.path.split('/').filter(Boolean).map(decodeURIComponent);
+        const [sourceBucket, ...sourceKey] = decodeURIComponent(source).replace(/^\//, '').split('/');
+        const number = Number(ctx.query.partNumber);
+        if (!Number.isInteger(number) || number < 1 || number > 10000) return xmlError(ctx, 400, 'InvalidArgument', 'bad partNumber');
+        const uploadDir = path.join(uploadsDirectory(bucket), path.basename(ctx.query.uploadId));
+        try {
+            await fs.access(path.join(uploadDir, 'key'));
+        } catch {
+            return xmlError(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+        }
+        const part = path.join(uploadDir, String(number));
+        try {
+            await fs.copyFile(server.store.getResourcePath(sourceBucket, sourceKey.join('/'), 'object'), part);
+        } catch (error) {
+            if (error.code === 'ENOENT') return xmlError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+            throw error;
+        }
+        const metadata = await server.store.getMetadata(sourceBucket, sourceKey.join('/'));
+        const md5 = JSON.parse(metadata.etag);
+        await fs.writeFile(`${part}.md5`, md5);
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?>'
+            + `<CopyPartResult xmlns="${namespace}">` + element('LastModified', new Date(metadata['last-modified']).toISOString())
+            + element('ETag', `"${md5}"`) + '</CopyPartResult>';
+    });
+}
 
 server.run().then(() => console.log(`S3 server listening on 127.0.0.1:${port}`), error => {
     console.error(error);
