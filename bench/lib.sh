@@ -72,10 +72,25 @@ pid_ticks() {
     echo "$total"
 }
 
-# CPU ticks (utime+stime) used so far by the processes this script started.
+# The given pids and all their descendants (nginx workers, PostgreSQL backends), one per line.
+with_descendants() {
+    ps -eo pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+        { parent[$1] = $2 }
+        END {
+            do {
+                grew = 0
+                for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in keep) print p
+        }'
+}
+
+# CPU ticks (utime+stime) used so far by the processes this script started and their children.
 own_ticks() {
     local pid stat total=0 fields
-    for pid in "${STARTED_PIDS[@]}"; do
+    ((${#STARTED_PIDS[@]})) || { echo 0; return; }
+    for pid in $(with_descendants "${STARTED_PIDS[@]}"); do
         stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
         read -r -a fields <<<"${stat##*) }"
         total=$((total + fields[11] + fields[12]))
