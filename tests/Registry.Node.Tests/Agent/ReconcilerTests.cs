@@ -202,6 +202,25 @@ public sealed class ReconcilerTests(RegistryFixture fixture) : IClassFixture<Reg
     }
 
     [Fact]
+    public async Task A_given_id_never_takes_over_an_existing_container()
+    {
+        var reconciler = NewReconciler();
+        var id = AgentTestImage.NewId();
+        await ApplyAsync(reconciler, _image.Container(id, ["sh", "-c", Forever]));
+        var stores = new NodeStores(Root);
+        var image = (await stores.Images.ListAsync()).Single();
+        var runner = new ContainerRunner(new ContainerStore(Root), stores.Snapshots, stores.Content);
+
+        var error = await Assert.ThrowsAsync<ContainerConfigException>(() =>
+            runner.RunAsync(image, new RunRequest { Image = image.Reference, Id = id, Name = "another-name", Detach = true }, CancellationToken.None));
+
+        Assert.Contains($"A container with id \"{id}\" already exists", error.Message, StringComparison.Ordinal);
+        var view = await Lifecycle.InspectAsync(id, CancellationToken.None);
+        Assert.Equal((ContainerStatus.Running, $"node-{id[..12]}"), (view.State.Status, view.Config.Name));
+        Assert.False(File.Exists(Path.Combine(Root, "containers", ".names", "another-name")));
+    }
+
+    [Fact]
     public async Task An_expired_pull_token_is_exchanged_for_a_fresh_one_before_the_pull()
     {
         var id = AgentTestImage.NewId();
