@@ -221,21 +221,53 @@ public sealed class ReconcilerTests(RegistryFixture fixture) : IClassFixture<Reg
     }
 
     [Fact]
-    public async Task An_expired_pull_token_is_exchanged_for_a_fresh_one_before_the_pull()
+    public async Task An_expired_pull_token_is_exchanged_for_a_fresh_one_before_the_pull_reported_as_pulling()
     {
         var id = AgentTestImage.NewId();
         var fresh = _image.Container(id, ["sh", "-c", Forever]);
         var asked = new List<string>();
-        var reconciler = NewReconciler((requested, _) =>
+        Reconciler? reconciler = null;
+        IReadOnlyList<ObservedContainer> whilePulling = [];
+        reconciler = NewReconciler(async (requested, ct) =>
         {
             asked.Add(requested);
-            return Task.FromResult<DesiredContainer?>(fresh);
+            whilePulling = await reconciler!.ObserveAsync(ct);
+            return fresh;
         });
 
         await ApplyAsync(reconciler, fresh with { PullToken = "expired-token", PullTokenExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) });
 
         Assert.Equal(new[] { id }, asked);
+        Assert.Equal((id, "pulling"), (Assert.Single(whilePulling).Id, whilePulling[0].State));
         Assert.Equal("running", Assert.Single(await reconciler.ObserveAsync(CancellationToken.None)).State);
+    }
+
+    [Fact]
+    public async Task A_pull_that_failed_while_the_registry_was_away_is_tried_again_when_it_is_back()
+    {
+        var reconciler = NewReconciler();
+        var id = AgentTestImage.NewId();
+        fixture.Registry.Kill();
+        try
+        {
+            await ApplyAsync(reconciler, _image.Container(id, ["sh", "-c", Forever]));
+            var away = Assert.Single(await reconciler.ObserveAsync(CancellationToken.None));
+            Assert.Equal("failed", away.State);
+            Assert.Contains("cannot reach", away.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await fixture.Registry.RestartAsync();
+        }
+
+        var deadline = DateTime.UtcNow + WaitLimit;
+        while ((await reconciler.ObserveAsync(CancellationToken.None)).Single().State != "running")
+        {
+            Assert.True(DateTime.UtcNow < deadline, _log.ToString());
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(ContainerStatus.Running, (await Lifecycle.InspectAsync(id, CancellationToken.None)).State.Status);
     }
 
     private Reconciler NewReconciler(Func<string, CancellationToken, Task<DesiredContainer?>>? refresh = null)
