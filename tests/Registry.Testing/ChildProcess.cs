@@ -26,6 +26,11 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
     /// <summary>What the process printed on stdout and stderr (the last 256 KiB).</summary>
     public string Output
     {

@@ -55,6 +55,9 @@ internal static class NodeCli
             parseArgs = execParseArgs;
         }
         command.Subcommands.Add(new VolumeCommands(rootOption).Create());
+        var agent = new AgentCommands(rootOption, usernsRemapOption);
+        command.Subcommands.Add(agent.Join());
+        command.Subcommands.Add(agent.Agent());
 
         var parsed = command.Parse(parseArgs);
         if (parsed.Action is ParseErrorAction)
@@ -109,6 +112,7 @@ internal static class NodeCli
         Runtime.ContainerNotFoundException container => $"Error response from daemon: No such container: {container.Reference}",
         Runtime.ContainerStateConflictException conflict => $"Error response from daemon: {conflict.Message}",
         Snapshots.LayerUnpackException unpack => $"failed to unpack image: {unpack.Message}",
+        Agent.AgentException agent => $"registry-node: {agent.Message}",
         _ => $"Error: {e.Message}",
     });
 

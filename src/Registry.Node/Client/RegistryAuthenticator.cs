@@ -40,6 +40,11 @@ internal sealed class RegistryAuthenticator
     /// <summary>The Authorization header to send for <paramref name="repository"/> before any 401, if we already know one.</summary>
     public AuthenticationHeaderValue? Current(string repository)
     {
+        if (_options.BearerToken is { } given)
+        {
+            return new AuthenticationHeaderValue("Bearer", given);
+        }
+
         var challenge = _challenge;
         if (challenge is null)
         {
@@ -57,6 +62,13 @@ internal sealed class RegistryAuthenticator
     /// <summary>Handles a 401: returns the header to retry with, or throws <see cref="RegistryUnauthorizedException"/>.</summary>
     public async Task<AuthenticationHeaderValue> AnswerAsync(HttpResponseMessage response, string repository, CancellationToken cancellationToken)
     {
+        if (_options.BearerToken is not null)
+        {
+            // A given token is all there is: nothing else may be tried in its place.
+            var (_, reason) = await HttpBodies.ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            throw Refused(repository, reason);
+        }
+
         var challenge = response.Headers.WwwAuthenticate.Select(h => AuthChallenge.Parse(h.ToString()))
             .OfType<AuthChallenge>()
             .OrderBy(c => c.IsBearer ? 0 : c.IsBasic ? 1 : 2)
@@ -79,7 +91,9 @@ internal sealed class RegistryAuthenticator
     public RegistryUnauthorizedException Refused(string repository, string? detail)
     {
         var credential = _credential.Value.Credential;
-        var who = credential is null ? "anonymous access" : $"the credentials of {credential.Username ?? "the identity token"}";
+        var who = _options.BearerToken is not null ? "the given bearer token"
+            : credential is null ? "anonymous access"
+            : $"the credentials of {credential.Username ?? "the identity token"}";
         return Unauthorized($"{_registry} refused {who} for {repository}{(detail is null ? "" : $" ({detail})")}");
     }
 

@@ -8,6 +8,13 @@ public sealed record RegistryClientOptions
     /// <summary>Explicit credentials; they win over the docker config file.</summary>
     public RegistryCredential? Credential { get; init; }
 
+    /// <summary>
+    /// A registry token to send as <c>Authorization: Bearer</c> with every request, instead of
+    /// answering challenges: a node pulls with the short-lived token its registry hands it with
+    /// each container (docs/nodes.md), so no user secret is ever on the node. A 401 is final.
+    /// </summary>
+    public string? BearerToken { get; init; }
+
     /// <summary>The docker config file to read credentials from; null for none.</summary>
     public string? DockerConfigPath { get; init; }
 
@@ -31,6 +38,9 @@ public sealed record RegistryClientOptions
 
     /// <summary>Attempts for requests that failed on the network or with a 5xx/429 answer.</summary>
     public int MaxAttempts { get; init; } = 3;
+
+    // A record prints every property: never the bearer token.
+    public override string ToString() => $"RegistryClientOptions {{ PlainHttp = {PlainHttp}, BearerToken = {(BearerToken is null ? "none" : "set")} }}";
 
     /// <summary>The credentials for <paramref name="registry"/>: explicit ones, else the docker config's.</summary>
     public CredentialLookup LookupCredential(string registry)

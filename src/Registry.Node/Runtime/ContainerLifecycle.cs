@@ -111,6 +111,11 @@ public sealed class ContainerLifecycle(ContainerStore containers, Func<CgroupMan
         return state;
     }
 
+    /// <summary>True when the container ended because its supervisor died (a reboot, a SIGKILL), not by its own exit or a stop:
+    /// its restart policy was never applied to that end.</summary>
+    public static bool EndedWithItsMonitor(ContainerStateFile state) =>
+        state is { Status: ContainerStatus.Exited, Error: { } error } && error.StartsWith(MonitorGone, StringComparison.Ordinal);
+
     /// <summary>Starts an exited (or created) container again under its supervisor, with its config and its upper dir.</summary>
     public async Task<ContainerExit> StartAsync(string id, CancellationToken cancellationToken)
     {

@@ -75,7 +75,7 @@ public sealed partial class ContainerRunner
 
         var config = ImageConfig.Parse(await _content.ReadAllAsync(image.ConfigDigest, cancellationToken).ConfigureAwait(false));
         var layersTopFirst = image.ChainIds.Reverse().Select(_snapshots.PathOf).ToList();
-        var id = ContainerStore.NewId();
+        var id = request.Id ?? ContainerStore.NewId();
         var name = request.Name ?? id[..12];
         if (!ContainerStore.IsValidName(name))
         {

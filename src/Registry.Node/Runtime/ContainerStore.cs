@@ -49,6 +49,12 @@ public sealed partial class ContainerStore
         }
 
         var paths = PathsOf(id);
+        if (Directory.Exists(paths.Directory))
+        {
+            // Only a given id (RunRequest.Id) can meet an existing one; it must never be taken over.
+            throw new ContainerConfigException($"Conflict. A container with id \"{id}\" already exists.");
+        }
+
         NodeFiles.CreatePrivateDirectory(NamesDirectory);
         try
         {

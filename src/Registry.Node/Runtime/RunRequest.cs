@@ -34,6 +34,10 @@ public sealed record RunRequest
 
     public string? User { get; init; }
 
+    /// <summary>The container's id (64 lowercase hex digits); null for a new random one. The node agent
+    /// gives the id the registry knows the container by, so that both name it alike.</summary>
+    public string? Id { get; init; }
+
     public string? Name { get; init; }
 
     public string? Hostname { get; init; }

@@ -94,6 +94,34 @@ public sealed class TokenAuthTests(RegistryFixture fixture) : IClassFixture<Regi
         Assert.Contains(reference.Repository, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_given_bearer_token_is_sent_as_it_is_and_only_for_what_it_grants()
+    {
+        var (image, reference) = await PushPrivateAsync("node-tests");
+        var (_, other) = await PushPrivateAsync("node-tests");
+        var token = await PullTokenAsync(reference.Repository);
+
+        using var client = new RegistryClient(Host, new RegistryClientOptions { BearerToken = token });
+        var resolved = await client.ResolveAsync(reference);
+        var error = await Assert.ThrowsAsync<RegistryUnauthorizedException>(() => client.ResolveAsync(other));
+
+        Assert.Equal(image.OciManifest.Digest, resolved.Manifest.Digest.ToString());
+        Assert.Contains($"{Host} refused the given bearer token for {other.Repository}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, error.Message + client.Options, StringComparison.Ordinal);
+    }
+
+    /// <summary>A registry token granting pull on <paramref name="repository"/> only, as the registry hands to a node.</summary>
+    private async Task<string> PullTokenAsync(string repository)
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Registry.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/auth/token?service=registry&scope=repository:{repository}:pull");
+        request.Headers.Authorization = fixture.Registry.Admin.BasicHeader();
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("token").GetString()!;
+    }
+
     /// <summary>A new image pushed by admin into <c>NAMESPACE/app</c>, private as every pushed repository by default.</summary>
     private async Task<(TestImage Image, ImageReference Reference)> PushPrivateAsync(string @namespace)
     {
