@@ -6,6 +6,7 @@ using Registry.Api.Access;
 using Registry.Api.Auth;
 using Registry.Api.Hosting;
 using Registry.Api.Identity;
+using Registry.Api.Nodes;
 using Registry.Api.Observability;
 using Registry.Api.Rest;
 using Registry.Api.Security;
@@ -60,6 +61,7 @@ public static class RegistryHostExtensions
         builder.Services.AddRegistryIdentity();
         builder.Services.AddRegistryUi();
         builder.Services.AddRegistryWebhooks();
+        builder.Services.AddRegistryNodes();
         return builder;
     }
 
@@ -89,6 +91,7 @@ public static class RegistryHostExtensions
         services.AddScoped<AccountService>();
         services.AddScoped<UserRemoval>();
         services.AddScoped<AccessTokenService>();
+        services.AddScoped<NodePullAccess>();
         services.AddScoped<IAccessAuthorizer, TokenAccessAuthorizer>();
         services.AddAuthentication()
             .AddRegistryTokens()

@@ -14,7 +14,12 @@ namespace Registry.Api.Access;
 /// access, the same check decides between "ask for a token with this scope" (the user may do it) and "denied" (the
 /// user may not), so that clients fetch a new token when that helps and show "denied" when it would not.
 /// </summary>
-public sealed class TokenAccessAuthorizer(CredentialService credentials, PermissionService permissions, CurrentAccessCache cache) : IAccessAuthorizer
+/// <remarks>
+/// A node's pull token (<see cref="TokenSubject.IsNode"/>) stands while its node exists, and allows pull of a
+/// repository only while a container of that repository is placed on the node; never more.
+/// </remarks>
+public sealed class TokenAccessAuthorizer(
+    CredentialService credentials, PermissionService permissions, Nodes.NodePullAccess nodes, CurrentAccessCache cache) : IAccessAuthorizer
 {
     public async ValueTask<AccessDecision> AuthorizeAsync(ClaimsPrincipal caller, AccessRequest request, CancellationToken cancellationToken)
     {
@@ -47,6 +52,11 @@ public sealed class TokenAccessAuthorizer(CredentialService credentials, Permiss
 
     private async Task<CurrentAccess> LoadAsync(TokenSubject? subject, AccessRequest request, CancellationToken ct)
     {
+        if (subject is { IsNode: true })
+        {
+            return await nodes.LoadAsync(subject, request, ct);
+        }
+
         Caller? user = null;
         if (subject is not null)
         {

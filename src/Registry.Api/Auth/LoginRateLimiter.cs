@@ -66,6 +66,13 @@ public static class LoginRateLimiter
             return Surface.TokenEndpoint;
         }
 
+        // The node agent's API checks a random credential by its SHA-256, never a password, and its heartbeats and
+        // polls would count against the limits of every node behind one address: like /v2, it is not limited.
+        if (path.StartsWithSegments(Nodes.AgentEndpoints.NodePrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return Surface.None;
+        }
+
         if (path.StartsWithSegments(ApiEndpoints.Prefix, StringComparison.OrdinalIgnoreCase))
         {
             return Surface.RestApi;

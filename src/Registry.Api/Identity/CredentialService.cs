@@ -36,6 +36,7 @@ public sealed class CredentialService(
     public const string TokenInactive = "the access token is inactive";
     public const string TokenExpired = "the access token has expired";
     public const string AccountDisabled = "the account is disabled";
+    public const string NodeSecretRefused = "a node credential or join token is not a login: it is accepted only by the node API (/api/v1/node/…, /api/v1/nodes/join)";
 
     // Verifying against this when the user does not exist costs the same as a real check, so timing does not tell
     // which names exist.
@@ -45,6 +46,13 @@ public sealed class CredentialService(
     /// <param name="auditSuccess">False where every request carries credentials (the REST API): failures are still audited.</param>
     public async Task<LoginResult> LoginAsync(string username, string secret, string? clientAddress, CancellationToken ct, bool auditSuccess = true)
     {
+        if (Secrets.IsNodeSecret(secret))
+        {
+            // Not counted as a wrong password: it is a known kind of secret in the wrong place, and says so.
+            await audit.WriteAsync(AuditActions.LoginFailure, username, username, success: false, detail: "node credential");
+            return LoginResult.Failure(NodeSecretRefused);
+        }
+
         // Access tokens are not throttled: nobody guesses a random secret of 44 characters, and a valid one must keep
         // working while someone guesses its user's password. The request rate limiter still bounds wrong ones.
         var result = secret.StartsWith(Secrets.AccessTokenPrefix, StringComparison.Ordinal)
@@ -82,7 +90,8 @@ public sealed class CredentialService(
     }
 
     /// <summary>A personal access token presented alone, as <c>Authorization: Bearer regpat_…</c> on the REST API.</summary>
-    public Task<LoginResult> AuthenticateAccessTokenAsync(string secret, CancellationToken ct) => CheckAccessTokenAsync(secret, username: null, ct);
+    public Task<LoginResult> AuthenticateAccessTokenAsync(string secret, CancellationToken ct) =>
+        Secrets.IsNodeSecret(secret) ? Task.FromResult(LoginResult.Failure(NodeSecretRefused)) : CheckAccessTokenAsync(secret, username: null, ct);
 
     /// <summary>Issues a refresh token bound to the credential the caller signed in with.</summary>
     public async Task<string> IssueRefreshTokenAsync(Caller caller, string? clientId, CancellationToken ct)
@@ -167,6 +176,11 @@ public sealed class CredentialService(
     /// </summary>
     public async Task<Caller?> FindTokenCallerAsync(TokenSubject subject, CancellationToken ct)
     {
+        if (subject.IsNode)
+        {
+            return null;
+        }
+
         var user = await db.Accounts.AsNoTracking()
             .FirstOrDefaultAsync(a => a.Name == subject.Name && a.Kind == AccountKind.User && !a.IsDisabled, ct);
         if (user is null || subject.UserId is { } id && id != user.Id)

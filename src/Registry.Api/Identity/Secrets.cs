@@ -6,7 +6,7 @@ using System.Text;
 namespace Registry.Api.Identity;
 
 /// <summary>
-/// Bearer secrets the registry hands out: personal access tokens and refresh tokens. A secret reads
+/// Bearer secrets the registry hands out: personal access tokens, refresh tokens, node join tokens and node credentials. A secret reads
 /// <c>PREFIX</c> + a 12-character lookup id + 32 random characters. The prefix makes a leaked token
 /// recognizable (secret scanners, logs); the lookup id finds its row; only a SHA-256 of the whole secret is
 /// stored. The secrets are random, not chosen by people, so a fast hash is enough; comparison is constant-time.
@@ -15,6 +15,12 @@ public static class Secrets
 {
     public const string AccessTokenPrefix = "regpat_";
     public const string RefreshTokenPrefix = "regrt_";
+    public const string JoinTokenPrefix = "regjoin_";
+    public const string NodeCredentialPrefix = "regnode_";
+
+    /// <summary>Whether a presented secret is a node's credential or join token, which are no login anywhere but the node API.</summary>
+    public static bool IsNodeSecret(string presented) =>
+        presented.StartsWith(NodeCredentialPrefix, StringComparison.Ordinal) || presented.StartsWith(JoinTokenPrefix, StringComparison.Ordinal);
 
     private const int LookupLength = 12;
     private const int SecretLength = 32;

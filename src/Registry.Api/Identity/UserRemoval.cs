@@ -73,6 +73,8 @@ public sealed class UserRemoval(RegistryDbContext db, AccountService accounts, U
             }
         }
 
+        // The user's containers go with the account; the memory they held goes back to their nodes.
+        await Nodes.ContainerPlacements.DeleteOwnedAsync(db, user.Id, ct);
         db.Accounts.Remove(await db.Accounts.FirstAsync(a => a.Id == user.Id, ct));
         Audit(author, AuditActions.UserDelete, name, Summary(deleted, moved, target), now);
         await db.SaveChangesAsync(ct);

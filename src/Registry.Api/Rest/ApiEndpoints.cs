@@ -8,8 +8,9 @@ namespace Registry.Api.Rest;
 
 /// <summary>
 /// The JSON REST API under <c>/api/v1</c>: users, organizations and members, repositories, access tokens and the
-/// audit log. For the web UI, scripts and nodes. Every endpoint needs credentials; a personal access token also
-/// bounds what its caller may change (read: nothing; read-write: no deletes).
+/// audit log, nodes and containers. For the web UI and scripts. Every endpoint needs credentials; a personal access
+/// token also bounds what its caller may change (read: nothing; read-write: no deletes). The node agent's routes
+/// (the join, <c>/api/v1/node/…</c>) sit beside this group with their own authentication.
 /// </summary>
 public static class ApiEndpoints
 {
@@ -34,6 +35,7 @@ public static class ApiEndpoints
         Policies.PolicyEndpoints.Map(api);
         RetentionEndpoints.Map(api);
         Webhooks.WebhookEndpoints.Map(api);
+        Nodes.NodeSetup.MapNodeApi(api, endpoints);
         return endpoints;
     }
 

@@ -43,10 +43,23 @@ public static class ApiErrors
             await WriteAsync(invocation.HttpContext, status, code, e.Message);
             return Results.Empty;
         }
+        catch (ApiException e)
+        {
+            await WriteAsync(invocation.HttpContext, e.Status, e.Code, e.Message);
+            return Results.Empty;
+        }
         catch (BadHttpRequestException e)
         {
             await WriteAsync(invocation.HttpContext, StatusCodes.Status400BadRequest, "INVALID", e.Message);
             return Results.Empty;
         }
     }
+}
+
+/// <summary>A refusal with its own status and code (<c>NO_NODE_FITS</c>, <c>MANIFEST_UNKNOWN</c>, …), written by <see cref="ApiErrors.HandleAsync"/>.</summary>
+public sealed class ApiException(int status, string code, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public string Code { get; } = code;
 }

@@ -164,6 +164,19 @@ public static class AuditActions
     public const string WebhookCreate = "webhook.create";
     public const string WebhookUpdate = "webhook.update";
     public const string WebhookDelete = "webhook.delete";
+    public const string JoinTokenCreate = "join-token.create";
+    public const string JoinTokenDelete = "join-token.delete";
+    public const string NodeJoin = "node.join";
+    public const string NodeCordon = "node.cordon";
+    public const string NodeUncordon = "node.uncordon";
+    public const string NodeDrain = "node.drain";
+    public const string NodeLabels = "node.labels";
+    public const string NodeRemove = "node.remove";
+    public const string ContainerCreate = "container.create";
+    public const string ContainerStop = "container.stop";
+    public const string ContainerStart = "container.start";
+    public const string ContainerRestart = "container.restart";
+    public const string ContainerDelete = "container.delete";
 }
 
 /// <summary>Who made a change, for the audit entry written in the same transaction as the change.</summary>

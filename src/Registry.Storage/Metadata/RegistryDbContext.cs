@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Registry.Storage.Nodes;
 using Registry.Storage.Retention;
 using Registry.Storage.Webhooks;
 
@@ -63,6 +64,14 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
     public DbSet<WebhookDeliveryEntity> WebhookDeliveries => Set<WebhookDeliveryEntity>();
 
     public DbSet<WebhookAttemptEntity> WebhookAttempts => Set<WebhookAttemptEntity>();
+
+    public DbSet<NodeJoinTokenEntity> NodeJoinTokens => Set<NodeJoinTokenEntity>();
+
+    public DbSet<NodeEntity> Nodes => Set<NodeEntity>();
+
+    public DbSet<NodeContainerEntity> NodeContainers => Set<NodeContainerEntity>();
+
+    public DbSet<NodeContainerLogEntity> NodeContainerLogs => Set<NodeContainerLogEntity>();
 
     /// <summary>Collation for names whose order the API exposes (catalog, tag lists): byte order.</summary>
     protected virtual string? OrdinalCollation => null;
@@ -222,6 +231,7 @@ public abstract class RegistryDbContext(DbContextOptions options) : DbContext(op
         Policies.PolicyModel.Configure(modelBuilder);
         RetentionModel.Configure(modelBuilder);
         WebhookModel.Configure(modelBuilder);
+        NodeModel.Configure(modelBuilder);
     }
 
     private void OnIdentityModelCreating(ModelBuilder modelBuilder)

@@ -744,6 +744,335 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.ToTable("uploads", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Command")
+                        .HasColumnType("text")
+                        .HasColumnName("command");
+
+                    b.Property<double?>("Cpus")
+                        .HasColumnType("double precision")
+                        .HasColumnName("cpus");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Desired")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("desired");
+
+                    b.Property<string>("Digest")
+                        .IsRequired()
+                        .HasMaxLength(150)
+                        .HasColumnType("character varying(150)")
+                        .HasColumnName("digest");
+
+                    b.Property<string>("Env")
+                        .HasColumnType("text")
+                        .HasColumnName("env");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("error");
+
+                    b.Property<int?>("ExitCode")
+                        .HasColumnType("integer")
+                        .HasColumnName("exit_code");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<long?>("MemoryBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("memory_bytes");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("name");
+
+                    b.Property<long?>("NodeId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("node_id");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("owner_id");
+
+                    b.Property<int?>("Pids")
+                        .HasColumnType("integer")
+                        .HasColumnName("pids");
+
+                    b.Property<bool>("Pinned")
+                        .HasColumnType("boolean")
+                        .HasColumnName("pinned");
+
+                    b.Property<DateTime?>("PlacedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("placed_at");
+
+                    b.Property<int>("Placement")
+                        .HasColumnType("integer")
+                        .HasColumnName("placement");
+
+                    b.Property<string>("Ports")
+                        .HasColumnType("text")
+                        .HasColumnName("ports");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)")
+                        .HasColumnName("reference");
+
+                    b.Property<DateTime?>("ReportedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reported_at");
+
+                    b.Property<string>("Repository")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("repository");
+
+                    b.Property<string>("Restart")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("restart");
+
+                    b.Property<int>("RestartBase")
+                        .HasColumnType("integer")
+                        .HasColumnName("restart_base");
+
+                    b.Property<int>("RestartCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("restart_count");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("text")
+                        .HasColumnName("selector");
+
+                    b.Property<int>("StartSerial")
+                        .HasColumnType("integer")
+                        .HasColumnName("start_serial");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Volumes")
+                        .HasColumnType("text")
+                        .HasColumnName("volumes");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NodeId");
+
+                    b.HasIndex("OwnerId");
+
+                    b.ToTable("node_containers", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerLogEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ContainerId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("container_id");
+
+                    b.Property<long>("Offset")
+                        .HasColumnType("bigint")
+                        .HasColumnName("offset");
+
+                    b.Property<int>("Placement")
+                        .HasColumnType("integer")
+                        .HasColumnName("placement");
+
+                    b.Property<string>("Stream")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasColumnName("stream");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("text");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ContainerId", "Placement", "Offset")
+                        .IsUnique();
+
+                    b.ToTable("node_container_logs", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AgentVersion")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("agent_version");
+
+                    b.Property<long>("AllocatedMemoryBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("allocated_memory_bytes");
+
+                    b.Property<double>("ClockSkewSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("clock_skew_seconds");
+
+                    b.Property<bool>("Cordoned")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cordoned");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("double precision")
+                        .HasColumnName("cpus");
+
+                    b.Property<byte[]>("CredentialHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("credential_hash");
+
+                    b.Property<long>("DiskFreeBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("disk_free_bytes");
+
+                    b.Property<bool>("Draining")
+                        .HasColumnType("boolean")
+                        .HasColumnName("draining");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("bigint")
+                        .HasColumnName("generation");
+
+                    b.Property<DateTime>("JoinedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("joined_at");
+
+                    b.Property<string>("Labels")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("labels");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("LookupId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("lookup_id");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("memory_bytes");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LookupId")
+                        .IsUnique();
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("nodes", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeJoinTokenEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("LookupId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("lookup_id");
+
+                    b.Property<byte[]>("SecretHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<int>("Used")
+                        .HasColumnType("integer")
+                        .HasColumnName("used");
+
+                    b.Property<int>("Uses")
+                        .HasColumnType("integer")
+                        .HasColumnName("uses");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LookupId")
+                        .IsUnique();
+
+                    b.ToTable("node_join_tokens", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Policies.ImmutableTagRuleEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -1241,6 +1570,29 @@ namespace Registry.Storage.Metadata.Migrations.Postgres
                     b.HasOne("Registry.Storage.Metadata.RepositoryEntity", null)
                         .WithMany()
                         .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Nodes.NodeEntity", null)
+                        .WithMany()
+                        .HasForeignKey("NodeId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Registry.Storage.Metadata.AccountEntity", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerLogEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Nodes.NodeContainerEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ContainerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

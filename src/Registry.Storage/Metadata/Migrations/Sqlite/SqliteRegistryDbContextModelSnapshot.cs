@@ -720,6 +720,329 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.ToTable("uploads", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Command")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("command");
+
+                    b.Property<double?>("Cpus")
+                        .HasColumnType("REAL")
+                        .HasColumnName("cpus");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Desired")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("desired");
+
+                    b.Property<string>("Digest")
+                        .IsRequired()
+                        .HasMaxLength(150)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("digest");
+
+                    b.Property<string>("Env")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("env");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<int?>("ExitCode")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("exit_code");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<long?>("MemoryBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("memory_bytes");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<long?>("NodeId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("node_id");
+
+                    b.Property<long>("OwnerId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("owner_id");
+
+                    b.Property<int?>("Pids")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("pids");
+
+                    b.Property<bool>("Pinned")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("pinned");
+
+                    b.Property<DateTime?>("PlacedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("placed_at");
+
+                    b.Property<int>("Placement")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("placement");
+
+                    b.Property<string>("Ports")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ports");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reference");
+
+                    b.Property<DateTime?>("ReportedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reported_at");
+
+                    b.Property<string>("Repository")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("repository");
+
+                    b.Property<string>("Restart")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("restart");
+
+                    b.Property<int>("RestartBase")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("restart_base");
+
+                    b.Property<int>("RestartCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("restart_count");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("selector");
+
+                    b.Property<int>("StartSerial")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("start_serial");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Volumes")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("volumes");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NodeId");
+
+                    b.HasIndex("OwnerId");
+
+                    b.ToTable("node_containers", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerLogEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ContainerId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("container_id");
+
+                    b.Property<long>("Offset")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("offset");
+
+                    b.Property<int>("Placement")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("placement");
+
+                    b.Property<string>("Stream")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("stream");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("text");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("time");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ContainerId", "Placement", "Offset")
+                        .IsUnique();
+
+                    b.ToTable("node_container_logs", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("AgentVersion")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("agent_version");
+
+                    b.Property<long>("AllocatedMemoryBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("allocated_memory_bytes");
+
+                    b.Property<double>("ClockSkewSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("clock_skew_seconds");
+
+                    b.Property<bool>("Cordoned")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cordoned");
+
+                    b.Property<double>("Cpus")
+                        .HasColumnType("REAL")
+                        .HasColumnName("cpus");
+
+                    b.Property<byte[]>("CredentialHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("credential_hash");
+
+                    b.Property<long>("DiskFreeBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("disk_free_bytes");
+
+                    b.Property<bool>("Draining")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("draining");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("generation");
+
+                    b.Property<DateTime>("JoinedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("joined_at");
+
+                    b.Property<string>("Labels")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("labels");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("LookupId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lookup_id");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("memory_bytes");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LookupId")
+                        .IsUnique();
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("nodes", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeJoinTokenEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("LookupId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lookup_id");
+
+                    b.Property<byte[]>("SecretHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("secret_hash");
+
+                    b.Property<int>("Used")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("used");
+
+                    b.Property<int>("Uses")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("uses");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LookupId")
+                        .IsUnique();
+
+                    b.ToTable("node_join_tokens", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Storage.Policies.ImmutableTagRuleEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -1207,6 +1530,29 @@ namespace Registry.Storage.Metadata.Migrations.Sqlite
                     b.HasOne("Registry.Storage.Metadata.RepositoryEntity", null)
                         .WithMany()
                         .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Nodes.NodeEntity", null)
+                        .WithMany()
+                        .HasForeignKey("NodeId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Registry.Storage.Metadata.AccountEntity", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Storage.Nodes.NodeContainerLogEntity", b =>
+                {
+                    b.HasOne("Registry.Storage.Nodes.NodeContainerEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ContainerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
