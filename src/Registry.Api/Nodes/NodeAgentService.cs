@@ -94,12 +94,19 @@ public sealed class NodeAgentService(
             var token = issuer.IssueForNode(node.Id, node.Name, c.Repository, lifetime);
             return new DesiredContainer(
                 c.Id, c.Placement, $"{registryHost}/{c.Repository}@{c.Digest}", c.Reference,
-                ReadList(c.Command), ReadList(c.Env) ?? [], ReadList(c.Ports) ?? [], ReadList(c.Volumes) ?? [],
+                ReadList(c.Command), ReadList(c.Env) ?? [], ReadList(c.Ports) ?? [], OnNode(c.OwnerId, ReadList(c.Volumes)),
                 c.MemoryBytes, c.Cpus, c.Pids, c.Restart, c.Desired, c.StartSerial,
                 token.Token, token.IssuedAt.UtcDateTime.AddSeconds(token.ExpiresIn));
         }).ToList();
         return new DesiredAnswer(generation, list);
     }
+
+    /// <summary>
+    /// Volumes as the node names them: a named volume belongs to the user who asked for it, so two users' "data" on one
+    /// node are two volumes (<c>u{owner id}-data</c>), never one shared by both. Bind mounts (administrators') are as given.
+    /// </summary>
+    public static List<string> OnNode(long ownerId, List<string>? volumes) =>
+        volumes?.Select(v => v.StartsWith('/') ? v : $"u{ownerId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{v}").ToList() ?? [];
 
     public static List<string>? ReadList(string? json) => json is null ? null : JsonSerializer.Deserialize<List<string>>(json);
 

@@ -143,6 +143,16 @@ public abstract class ContainerTests(NodeRegistry fixture)
         Assert.Equal(RegistryFactory.Admin, byAdmin.GetProperty("createdBy").GetString());
         Assert.Single(mine);
         api.Dispose();
+
+        // On the node a named volume is its user's own: another user's "data" is another volume; a bind mount is as given.
+        var (_, otherApi, otherImage, _) = await _registry.UserWithImageAsync();
+        var others = await otherApi.RunOkAsync(new { image = otherImage, node = node.Name, volumes = NamedVolumes });
+        var mineOnNode = (await node.DesiredContainerAsync(named.GetProperty("id").GetString()!)).GetProperty("volumes").EnumerateArray().Select(v => v.GetString()!).ToList();
+        var othersOnNode = (await node.DesiredContainerAsync(others.GetProperty("id").GetString()!)).GetProperty("volumes").EnumerateArray().Select(v => v.GetString()!).ToList();
+        Assert.All(mineOnNode.Concat(othersOnNode), v => Assert.Matches("^u[0-9]+-(data:/data|cache:/cache:ro)$", v));
+        Assert.Empty(mineOnNode.Intersect(othersOnNode));
+        Assert.Equal(HostBind, (await node.DesiredContainerAsync(byAdmin.GetProperty("id").GetString()!)).GetProperty("volumes").EnumerateArray().Select(v => v.GetString()));
+        otherApi.Dispose();
     }
 
     [Theory]
